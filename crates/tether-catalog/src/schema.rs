@@ -1,0 +1,116 @@
+//! Per-kind rules the planner needs: which attributes cannot change in place, and which
+//! maps are compared whole instead of key by key.
+
+use tether_model::{Address, ProviderId};
+
+/// What the planner must know about one resource kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindSchema {
+    /// The provider owning the kind.
+    pub provider: ProviderId,
+    /// The kind as it appears in addresses.
+    pub kind: &'static str,
+    /// Position in creation order among the provider's kinds: a kind may depend only on kinds
+    /// of lower rank. Deletes of resources that state has no record of run in reverse rank.
+    pub rank: u8,
+    /// Dotted attribute paths whose change requires deleting and re-creating the resource.
+    pub forces_replacement: &'static [&'static str],
+    /// Dotted paths of maps compared whole: a key present only in the observed map is a
+    /// difference. Other maps are compared only on the keys tether sets, because servers add
+    /// their own (defaults, status, other controllers' labels).
+    pub exact_maps: &'static [&'static str],
+}
+
+impl KindSchema {
+    /// True when a change at `path` (dotted) touches an attribute that forces replacement:
+    /// the path is one of them, lies inside one, or contains one.
+    pub fn forces_replacement(&self, path: &str) -> bool {
+        self.forces_replacement.iter().any(|forced| overlaps(path, forced))
+    }
+
+    /// True when the map at `path` is compared whole.
+    pub fn is_exact_map(&self, path: &str) -> bool {
+        self.exact_maps.contains(&path)
+    }
+}
+
+fn overlaps(path: &str, other: &str) -> bool {
+    let within = |inner: &str, outer: &str| {
+        inner == outer || (inner.starts_with(outer) && inner.as_bytes().get(outer.len()) == Some(&b'.'))
+    };
+    within(path, other) || within(other, path)
+}
+
+const AWS_TAGS: &[&str] = &["tags"];
+
+// Kubernetes object identity: a new name or namespace is a different object.
+const KUBE_IDENTITY: [&str; 4] = ["apiVersion", "kind", "metadata.name", "metadata.namespace"];
+
+/// HostedCluster fields that HyperShift's API rejects changing (CEL rules) or marks immutable
+/// in its Go types (region, VPC, roles); see the HostedCluster API reference.
+const HOSTED_CLUSTER_FIXED: &[&str] = &[
+    "apiVersion", "kind", "metadata.name", "metadata.namespace",
+    "spec.infraID", "spec.issuerURL", "spec.dns.baseDomain", "spec.platform.type",
+    "spec.platform.aws.region", "spec.platform.aws.cloudProviderConfig", "spec.platform.aws.rolesRef",
+    "spec.networking.clusterNetwork", "spec.networking.serviceNetwork", "spec.networking.machineNetwork",
+    "spec.etcd", "spec.services", "spec.controllerAvailabilityPolicy",
+];
+
+/// NodePool fields that are immutable in HyperShift's API.
+const NODE_POOL_FIXED: &[&str] = &[
+    "apiVersion", "kind", "metadata.name", "metadata.namespace",
+    "spec.clusterName", "spec.management.upgradeType", "spec.arch", "spec.platform.type",
+];
+
+const fn aws(kind: &'static str, rank: u8, forces_replacement: &'static [&'static str]) -> KindSchema {
+    KindSchema { provider: ProviderId::Aws, kind, rank, forces_replacement, exact_maps: AWS_TAGS }
+}
+
+const fn cluster(kind: &'static str, rank: u8, forces_replacement: &'static [&'static str]) -> KindSchema {
+    KindSchema { provider: ProviderId::Cluster, kind, rank, forces_replacement, exact_maps: &[] }
+}
+
+const SCHEMAS: &[KindSchema] = &[
+    aws("vpc", 0, &["cidr_block"]),
+    aws("eip", 0, &["domain"]),
+    aws("internet_gateway", 1, &["vpc_id"]),
+    aws("subnet", 1, &["vpc_id", "cidr_block", "availability_zone"]),
+    aws("route_table", 1, &["vpc_id"]),
+    aws("security_group", 1, &["vpc_id", "group_name", "description"]),
+    aws("nat_gateway", 2, &["subnet_id", "allocation_id"]),
+    aws("instance", 2, &["ami", "instance_type", "subnet_id"]),
+    aws("route_table_association", 2, &["route_table_id", "subnet_id"]),
+    aws("route", 3, &["route_table_id", "destination_cidr_block"]),
+    cluster("namespace", 0, &KUBE_IDENTITY),
+    cluster("machine_config", 0, &KUBE_IDENTITY),
+    cluster("secret", 1, &["apiVersion", "kind", "metadata.name", "metadata.namespace", "type"]),
+    cluster("hosted_cluster", 2, HOSTED_CLUSTER_FIXED),
+    cluster("node_pool", 3, NODE_POOL_FIXED),
+];
+
+/// The schema of an address's kind; `None` for a kind this catalogue does not know, which the
+/// planner treats as having no replacement rules.
+pub fn kind_schema(address: &Address) -> Option<&'static KindSchema> {
+    SCHEMAS.iter().find(|schema| schema.provider == address.provider() && schema.kind == address.kind())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replacement_matches_nested_and_enclosing_paths() {
+        let schema = kind_schema(&Address::cluster("hosted_cluster", "ai")).unwrap();
+        assert!(schema.forces_replacement("spec.etcd.managed.storage.persistentVolume.storageClassName"));
+        assert!(schema.forces_replacement("spec"));
+        assert!(!schema.forces_replacement("spec.release.image"));
+        assert!(!schema.forces_replacement("spec.etcdx"));
+    }
+
+    #[test]
+    fn node_pool_scaling_is_in_place() {
+        let schema = kind_schema(&Address::cluster("node_pool", "gpu")).unwrap();
+        assert!(!schema.forces_replacement("spec.autoScaling.max"));
+        assert!(schema.forces_replacement("spec.arch"));
+    }
+}

@@ -1,0 +1,200 @@
+//! Decides one action per resource from desired, observed and state.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sha2::{Digest, Sha256};
+use tether_catalog::{kind_schema, DesiredGraph};
+use tether_model::{
+    Action, ActionReason, Address, Attributes, ObservedResource, Plan, Reference, Resource, ResourceChange, State, Value,
+    PLAN_FORMAT_VERSION,
+};
+
+use crate::diff::diff_attributes;
+
+/// Everything a plan is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanInput<'a> {
+    /// The environment's name.
+    pub environment: &'a str,
+    /// What the environment file asks for.
+    pub desired: &'a DesiredGraph,
+    /// What the providers reported.
+    pub observed: &'a [ObservedResource],
+    /// What tether last applied.
+    pub state: &'a State,
+}
+
+/// Inputs from which no plan can be made.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PlanError {
+    /// Two observed resources carry the same address mark.
+    #[error("`{address}` is claimed by more than one resource ({ids}); remove the `tether.dev/address` mark from all but one")]
+    DuplicateObservation {
+        /// The contested address.
+        address: Address,
+        /// The identifiers of the claimants, comma-separated.
+        ids: String,
+    },
+    /// A desired resource refers to one that neither exists nor is planned.
+    #[error("`{from}` refers to `{reference}`, which is neither planned nor observed")]
+    UnresolvableReference {
+        /// The referring resource.
+        from: Address,
+        /// The reference.
+        reference: Reference,
+    },
+}
+
+/// Computes the plan.
+///
+/// # Errors
+/// Fails when two observed resources claim one address, or a reference cannot be resolved.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let observed = index_observed(input.observed)?;
+    let mut changes: BTreeMap<Address, ResourceChange> = BTreeMap::new();
+
+    for address in input.desired.creation_order() {
+        // unwrap: creation_order lists only addresses of the graph.
+        let resource = input.desired.get(address).unwrap();
+        let change = plan_desired(resource, observed.get(address).copied(), &changes)?;
+        changes.insert(address.clone(), change);
+    }
+
+    let deleted: Vec<&ObservedResource> =
+        observed.values().copied().filter(|resource| input.desired.get(&resource.address).is_none()).collect();
+    for resource in &deleted {
+        let change = plan_delete(resource, &deleted, input.state);
+        changes.insert(resource.address.clone(), change);
+    }
+
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        environment: input.environment.to_owned(),
+        changes: changes.into_values().collect(),
+        fingerprint: fingerprint(input),
+    })
+}
+
+fn index_observed(observed: &[ObservedResource]) -> Result<BTreeMap<Address, &ObservedResource>, PlanError> {
+    let mut index: BTreeMap<Address, &ObservedResource> = BTreeMap::new();
+    for resource in observed {
+        if let Some(previous) = index.insert(resource.address.clone(), resource) {
+            let mut ids = [previous.id.as_str(), resource.id.as_str()];
+            ids.sort_unstable();
+            return Err(PlanError::DuplicateObservation { address: resource.address.clone(), ids: ids.join(", ") });
+        }
+    }
+    Ok(index)
+}
+
+/// Resolves references to resources that exist and keep their identity; references to
+/// resources being created or replaced stay references, known after apply.
+fn resolve(resource: &Resource, planned: &BTreeMap<Address, ResourceChange>) -> Result<Attributes, PlanError> {
+    let mut failure = None;
+    let resolved = resource
+        .attributes
+        .iter()
+        .map(|(key, value)| {
+            let value = value.resolve_references(&|reference| match planned.get(&reference.address) {
+                Some(change) if matches!(change.action, Action::Create | Action::Replace) => None,
+                Some(change) if reference.attribute == "id" => change.id.clone().map(Value::String),
+                Some(change) => change.after.as_ref().and_then(|after| after.get(&reference.attribute).cloned()),
+                None => None,
+            });
+            value.for_each_reference(&mut |reference| {
+                if !planned.contains_key(&reference.address) && failure.is_none() {
+                    failure = Some(reference.clone());
+                }
+            });
+            (key.clone(), value)
+        })
+        .collect();
+    match failure {
+        Some(reference) => Err(PlanError::UnresolvableReference { from: resource.address.clone(), reference }),
+        None => Ok(resolved),
+    }
+}
+
+fn plan_desired(
+    resource: &Resource,
+    observed: Option<&ObservedResource>,
+    planned: &BTreeMap<Address, ResourceChange>,
+) -> Result<ResourceChange, PlanError> {
+    let after = resolve(resource, planned)?;
+    let Some(observed) = observed else {
+        return Ok(ResourceChange {
+            address: resource.address.clone(),
+            action: Action::Create,
+            reasons: vec![ActionReason::NotFound],
+            id: None,
+            before: None,
+            after: Some(after),
+            attribute_changes: Vec::new(),
+            depends_on: resource.depends_on.clone(),
+        });
+    };
+
+    let attribute_changes = diff_attributes(kind_schema(&resource.address), &after, &observed.attributes);
+    let forced: Vec<String> =
+        attribute_changes.iter().filter(|change| change.forces_replacement).map(|change| change.path.clone()).collect();
+    let (action, reasons) = if !forced.is_empty() {
+        (Action::Replace, vec![ActionReason::ForcesReplacement { paths: forced }])
+    } else if !attribute_changes.is_empty() {
+        (Action::Update, vec![ActionReason::AttributesDiffer])
+    } else {
+        (Action::NoOp, Vec::new())
+    };
+    Ok(ResourceChange {
+        address: resource.address.clone(),
+        action,
+        reasons,
+        id: Some(observed.id.clone()),
+        before: Some(observed.attributes.clone()),
+        after: Some(after),
+        attribute_changes,
+        depends_on: resource.depends_on.clone(),
+    })
+}
+
+/// A delete waits for the deletes of everything that depended on the resource. The
+/// dependencies come from state; for a resource state has no record of, from kind ranks.
+fn plan_delete(resource: &ObservedResource, deleted: &[&ObservedResource], state: &State) -> ResourceChange {
+    let depends_on: BTreeSet<Address> = match state.resources.get(&resource.address) {
+        Some(recorded) => recorded.depends_on.clone(),
+        None => {
+            let rank = kind_schema(&resource.address).map(|schema| schema.rank);
+            deleted
+                .iter()
+                .filter(|other| other.address.provider() == resource.address.provider())
+                .filter(|other| {
+                    let other_rank = kind_schema(&other.address).map(|schema| schema.rank);
+                    matches!((other_rank, rank), (Some(other), Some(own)) if other < own)
+                })
+                .map(|other| other.address.clone())
+                .collect()
+        }
+    };
+    ResourceChange {
+        address: resource.address.clone(),
+        action: Action::Delete,
+        reasons: vec![ActionReason::NotInConfiguration],
+        id: Some(resource.id.clone()),
+        before: Some(resource.attributes.clone()),
+        after: None,
+        attribute_changes: Vec::new(),
+        depends_on,
+    }
+}
+
+/// A digest of everything the plan was computed from.
+fn fingerprint(input: &PlanInput<'_>) -> String {
+    let mut hasher = Sha256::new();
+    let mut observed: Vec<&ObservedResource> = input.observed.iter().collect();
+    observed.sort_by(|left, right| left.address.cmp(&right.address));
+    let desired: Vec<&Resource> = input.desired.resources().collect();
+    // Serializing these model types cannot fail: every map key is a string.
+    hasher.update(serde_json::to_vec(&desired).unwrap_or_default());
+    hasher.update(serde_json::to_vec(&observed).unwrap_or_default());
+    hasher.update(serde_json::to_vec(input.state).unwrap_or_default());
+    format!("sha256:{:x}", hasher.finalize())
+}
