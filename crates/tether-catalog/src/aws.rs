@@ -123,8 +123,8 @@ impl Lowering<'_> {
         ZoneResources { public_subnet, private_subnet, private_table }
     }
 
-    /// The subnet router: an instance in the first public subnet that forwards between the VPC
-    /// and the on-prem networks. Without source NAT it forwards packets it did not originate,
+    /// Adds the subnet router: an instance in the first public subnet that forwards between the
+    /// VPC and the on-prem networks. Without source NAT it forwards packets it did not originate,
     /// which AWS drops unless the source/destination check is off.
     fn subnet_router(&mut self, checked: &Checked, vpc: &Address, subnet: &Address, route_tables: &[(String, Address)]) {
         let router = &checked.environment.subnet_router;
@@ -159,7 +159,8 @@ impl Lowering<'_> {
     }
 }
 
-/// The /20 of zone `index`: public ones from the bottom of the /16, private ones from its middle.
+/// Computes the /20 of zone `index`: public ones from the bottom of the /16, private ones from
+/// its middle.
 fn zone_subnet(vpc_cidr: Ipv4Net, index: usize, private: bool) -> Ipv4Net {
     let [a, b, _, _] = vpc_cidr.network().octets();
     let base = if private { 128 } else { 0 };

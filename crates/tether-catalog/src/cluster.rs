@@ -45,7 +45,7 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner, network: &Network) -> Vec<
     resources
 }
 
-/// A Kubernetes object's attributes: apiVersion, kind, metadata and the kind's own fields.
+/// Builds a Kubernetes object's attributes: apiVersion, kind, metadata and the kind's own fields.
 pub(crate) fn kube_object<const N: usize>(api_version: &str, kind: &str, metadata: Value, fields: [(&str, Value); N]) -> Attributes {
     let mut attributes = Attributes::new();
     attributes.insert("apiVersion".to_owned(), Value::from(api_version));
@@ -55,8 +55,8 @@ pub(crate) fn kube_object<const N: usize>(api_version: &str, kind: &str, metadat
     attributes
 }
 
-/// The pull secret, named `<cluster>-pull-secret` as `hcp` names it. Its data is sensitive:
-/// plans and state hold only its digest.
+/// Builds the pull secret, named `<cluster>-pull-secret` as `hcp` names it. Its data is
+/// sensitive, so plans and state contain only its digest.
 fn pull_secret(checked: &Checked, owner: &Owner, address: &Address) -> Resource {
     let cluster = &checked.environment.cluster;
     let name = format!("{}-pull-secret", cluster.name);
@@ -125,9 +125,9 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
     kube_object(HYPERSHIFT_API, "HostedCluster", metadata, [("spec", spec)])
 }
 
-/// One NodePool named `<cluster>-<pool>` in the first zone's private subnet, where HyperShift
-/// always places workers. `instanceProfile` is set explicitly: left empty, HyperShift falls back
-/// to `<infra-id>-worker-profile`, which `hcp` never creates.
+/// Builds the NodePool `<cluster>-<pool>` in the first zone's private subnet, where HyperShift
+/// always places workers. `instanceProfile` is set explicitly because, left empty, HyperShift
+/// falls back to `<infra-id>-worker-profile`, which `hcp` never creates.
 fn node_pool_object(checked: &Checked, owner: &Owner, network: &Network, address: &Address, pool_name: &str) -> Attributes {
     let cluster = &checked.environment.cluster;
     let pool = &checked.environment.pools[pool_name];

@@ -1,4 +1,4 @@
-//! The desired graph: every resource the environment asks for, with dependency edges.
+//! The desired graph: every resource the environment requests, with dependency edges.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -41,8 +41,8 @@ pub enum GraphError {
 /// Lowers a validated environment into its desired graph.
 ///
 /// # Errors
-/// Fails on a duplicate address, a dependency on a missing resource, or a cycle; each is a
-/// catalogue bug rather than a problem in the file, since validation ran first.
+/// Fails on a duplicate address, a dependency on a missing resource, or a cycle. Each is a
+/// catalogue bug rather than a problem in the file, because validation ran first.
 pub fn lower(checked: &Checked) -> Result<DesiredGraph, GraphError> {
     let owner = Owner {
         environment: checked.environment.name.clone(),
@@ -117,7 +117,7 @@ impl DesiredGraph {
         self.resources.is_empty()
     }
 
-    /// The graph in Graphviz DOT, edges from each resource to what it depends on, sorted.
+    /// Renders the graph in Graphviz DOT, with sorted edges from each resource to its dependencies.
     pub fn to_dot(&self) -> String {
         let mut dot = String::from("digraph tether {\n  rankdir = \"RL\";\n  node [shape = box];\n");
         for address in self.resources.keys() {

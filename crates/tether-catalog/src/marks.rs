@@ -20,7 +20,7 @@ pub(crate) struct Owner {
 }
 
 impl Owner {
-    /// The AWS tags of a resource: HyperShift's cluster tags (so `hypershift destroy infra aws`
+    /// Builds the AWS tags of a resource: HyperShift's cluster tags (so `hypershift destroy infra aws`
     /// still finds it), its `Name`, and tether's marks.
     pub fn aws_tags(&self, address: &Address, name: &str) -> Value {
         Value::map([

@@ -2,7 +2,7 @@
 //! MachineConfig that writes a NetworkManager dispatcher script.
 //!
 //! The Machine Config Operator drains and reboots every node of the pool, one at a time, when
-//! such a MachineConfig is created or changed; a dispatcher script is not one of its
+//! such a MachineConfig is created or changed, because a dispatcher script is not one of its
 //! rebootless cases.
 
 use std::fmt::Write as _;
@@ -17,7 +17,7 @@ use crate::marks::Owner;
 /// Ignition file mode 0755; Ignition JSON has no octal literals.
 const EXECUTABLE_MODE: i64 = 0o755;
 
-/// One MachineConfig per role in `onprem.machine_config_roles`, none when there are no routes.
+/// Builds one MachineConfig per role in `onprem.machine_config_roles`, or none without routes.
 pub(crate) fn machine_configs(checked: &Checked, owner: &Owner) -> Vec<Resource> {
     if checked.routes.is_empty() {
         return Vec::new();
@@ -46,8 +46,8 @@ pub(crate) fn machine_configs(checked: &Checked, owner: &Owner) -> Vec<Resource>
     }).collect()
 }
 
-/// The dispatcher script. NetworkManager runs it with the interface and the event; on the
-/// events that (re)configure an interface it adds the routes for that interface. `ip route
+/// Writes the dispatcher script. NetworkManager runs it with the interface and the event, and
+/// on the events that (re)configure an interface it adds that interface's routes. `ip route
 /// replace` makes it idempotent.
 fn dispatcher_script(checked: &Checked) -> String {
     let mut script = String::from("#!/bin/bash\n");

@@ -3,7 +3,7 @@
 
 use tether_model::{Address, ProviderId};
 
-/// What the planner must know about one resource kind.
+/// The planner's rules for one resource kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindSchema {
     /// The provider owning the kind.
@@ -88,8 +88,8 @@ const SCHEMAS: &[KindSchema] = &[
     cluster("node_pool", 3, NODE_POOL_FIXED),
 ];
 
-/// The schema of an address's kind; `None` for a kind this catalogue does not know, which the
-/// planner treats as having no replacement rules.
+/// Looks up the schema of an address's kind. It returns `None` for a kind this catalogue does
+/// not know, which the planner treats as having no replacement rules.
 pub fn kind_schema(address: &Address) -> Option<&'static KindSchema> {
     SCHEMAS.iter().find(|schema| schema.provider == address.provider() && schema.kind == address.kind())
 }

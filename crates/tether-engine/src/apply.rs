@@ -14,7 +14,7 @@ use crate::{Applied, ApplyRequest, DeleteRequest, Provider, ProviderError, State
 /// The providers an apply may call, by the address prefix they own.
 pub type Providers = BTreeMap<ProviderId, Arc<dyn Provider>>;
 
-/// How an apply runs.
+/// Settings of one apply.
 #[derive(Debug, Clone, Copy)]
 pub struct ApplyOptions {
     /// Maximum number of changes in flight at once.
@@ -36,14 +36,14 @@ pub enum ApplyEvent<'a> {
     Started {
         /// The resource.
         address: &'a Address,
-        /// What is done to it.
+        /// The action being applied.
         action: Action,
     },
     /// A change finished and is recorded in state.
     Finished {
         /// The resource.
         address: &'a Address,
-        /// What was done to it.
+        /// The action applied.
         action: Action,
         /// How long the provider took.
         elapsed: Duration,
@@ -57,7 +57,7 @@ pub enum ApplyEvent<'a> {
     Skipped {
         /// The resource.
         address: &'a Address,
-        /// What would have been done to it.
+        /// The action that was not applied.
         action: Action,
         /// The failed change that caused the skip.
         because: &'a Address,
@@ -84,14 +84,14 @@ impl ApplyObserver for NoProgress {
 pub struct ApplyFailure {
     /// The resource.
     pub address: Address,
-    /// What was attempted.
+    /// The action attempted.
     pub action: Action,
-    /// Why it failed.
+    /// The cause.
     #[source]
     pub cause: ChangeError,
 }
 
-/// Why one change failed.
+/// The cause of one failed change.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangeError {
     /// The provider call failed.
@@ -108,7 +108,7 @@ pub enum ChangeError {
     Unresolved(String),
 }
 
-/// What an apply did.
+/// The outcome of an apply.
 #[derive(Debug, Default)]
 pub struct ApplyReport {
     /// Changes that finished, in the order they finished.
@@ -129,8 +129,8 @@ impl ApplyReport {
 /// Applies a plan, saving state after every finished change.
 ///
 /// # Errors
-/// Fails only when state cannot be saved; then no further change is started, and the changes
-/// already finished are in the last state that was saved. Failed changes are in the report.
+/// Fails only when state cannot be saved. No further change starts after that, and the last
+/// saved state contains every change that finished before. Failed changes are in the report.
 pub async fn apply(
     plan: &Plan,
     providers: &Providers,

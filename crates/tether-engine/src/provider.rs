@@ -9,7 +9,7 @@ use tether_model::{Address, Attributes, ObservedResource, ProviderId, Resource, 
 /// converges instead of duplicating. Retries of whole operations are the caller's policy.
 #[async_trait]
 pub trait Provider: Send + Sync {
-    /// Which addresses this provider owns.
+    /// Returns the address prefix this provider owns.
     fn id(&self) -> ProviderId;
 
     /// Observes every resource that carries this environment's ownership marks, with one list
@@ -93,7 +93,7 @@ pub struct Applied {
 #[derive(Debug, thiserror::Error)]
 #[error("{operation} failed")]
 pub struct ProviderError {
-    /// What was attempted, e.g. `CreateSubnet` or `server-side apply of hcp-ai/ai`.
+    /// The operation attempted, e.g. `CreateSubnet` or `server-side apply of hcp-ai/ai`.
     pub operation: String,
     /// True for throttling, timeouts and server errors that a later attempt may get past.
     pub retryable: bool,
@@ -103,12 +103,12 @@ pub struct ProviderError {
 }
 
 impl ProviderError {
-    /// An error that a retry will not fix.
+    /// Creates an error that a retry will not fix.
     pub fn permanent(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ProviderError {
         ProviderError { operation: operation.into(), retryable: false, source: source.into() }
     }
 
-    /// An error that a later attempt may get past.
+    /// Creates an error that a later attempt may get past.
     pub fn retryable(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ProviderError {
         ProviderError { operation: operation.into(), retryable: true, source: source.into() }
     }

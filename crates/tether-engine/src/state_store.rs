@@ -1,4 +1,4 @@
-//! Where the state lives: the `StateStore` trait and the local file backend.
+//! State storage: the `StateStore` trait and the local file backend.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ pub trait StateStore: Send + Sync {
     /// Fails when the state cannot be written.
     async fn save(&self, state: &State) -> Result<(), StateError>;
 
-    /// Where the state lives, for messages.
+    /// Describes where the state lives, for messages.
     fn describe(&self) -> String;
 }
 
@@ -76,12 +76,12 @@ pub struct LocalStateStore {
 }
 
 impl LocalStateStore {
-    /// A store at `path`; the file is created on the first save.
+    /// Creates a store at `path`. The file itself is created on the first save.
     pub fn new(path: impl Into<PathBuf>) -> LocalStateStore {
         LocalStateStore { path: path.into() }
     }
 
-    /// The state file's path.
+    /// Returns the state file's path.
     pub fn path(&self) -> &Path {
         &self.path
     }

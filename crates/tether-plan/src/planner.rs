@@ -16,11 +16,11 @@ use crate::diff::diff_attributes;
 pub struct PlanInput<'a> {
     /// The environment's name.
     pub environment: &'a str,
-    /// What the environment file asks for.
+    /// The resources the environment file requests.
     pub desired: &'a DesiredGraph,
-    /// What the providers reported.
+    /// The resources the providers reported.
     pub observed: &'a [ObservedResource],
-    /// What tether last applied.
+    /// The record of what tether last applied.
     pub state: &'a State,
 }
 
@@ -156,8 +156,8 @@ fn plan_desired(
     })
 }
 
-/// A delete waits for the deletes of everything that depended on the resource. The
-/// dependencies come from state; for a resource state has no record of, from kind ranks.
+/// Plans a delete. It waits for the deletes of everything that depended on the resource: the
+/// dependencies come from state, or from kind ranks when state has no record of it.
 fn plan_delete(resource: &ObservedResource, deleted: &[&ObservedResource], state: &State) -> ResourceChange {
     let depends_on: BTreeSet<Address> = match state.resources.get(&resource.address) {
         Some(recorded) => recorded.depends_on.clone(),
@@ -186,13 +186,14 @@ fn plan_delete(resource: &ObservedResource, deleted: &[&ObservedResource], state
     }
 }
 
-/// A digest of everything the plan was computed from.
+/// Computes a digest of everything the plan was computed from.
 fn fingerprint(input: &PlanInput<'_>) -> String {
     let mut hasher = Sha256::new();
     let mut observed: Vec<&ObservedResource> = input.observed.iter().collect();
     observed.sort_by(|left, right| left.address.cmp(&right.address));
     let desired: Vec<&Resource> = input.desired.resources().collect();
-    // Serializing these model types cannot fail: every map key is a string.
+    // Serializing these model types cannot fail because every map key is a string; an empty
+    // buffer would only weaken the fingerprint, never crash.
     hasher.update(serde_json::to_vec(&desired).unwrap_or_default());
     hasher.update(serde_json::to_vec(&observed).unwrap_or_default());
     hasher.update(serde_json::to_vec(input.state).unwrap_or_default());

@@ -11,7 +11,7 @@ fn desired() -> DesiredGraph {
     tether_catalog::lower(&tether_config::load(&path).expect("example is valid")).unwrap()
 }
 
-/// What providers would report after applying everything: each resource with a made-up id and
+/// Simulates what providers report after applying everything: each resource with a made-up id and
 /// its desired attributes, references replaced by those ids.
 fn observed_after_apply(desired: &DesiredGraph) -> Vec<ObservedResource> {
     let id = |address: &Address| format!("id-{}-{}", address.kind(), address.name());

@@ -53,7 +53,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
     }
 }
 
-/// A JSON-style quoted string, so control characters and quotes in values stay visible.
+/// Quotes a string JSON-style, so control characters and quotes in values stay visible.
 fn quote(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| format!("{text:?}"))
 }

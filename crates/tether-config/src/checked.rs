@@ -1,0 +1,70 @@
+//! An environment file that passed validation, with its values parsed into typed form.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use ipnet::Ipv4Net;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::Environment;
+use crate::secret::PullSecret;
+
+/// An environment file that passed validation.
+///
+/// `environment` is the model as written; the other fields are its checked values in parsed form,
+/// in the same order as in the file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The serde model as written, with defaults filled in.
+    pub environment: Environment,
+    /// The environment file's path, as given to [`crate::load`].
+    pub path: PathBuf,
+    /// The folder that relative paths in the file resolve against: the file's parent folder.
+    pub base_dir: PathBuf,
+    /// SHA-256 of the file's bytes, as lowercase hex.
+    pub source_digest: String,
+    /// `aws.vpc_cidr`.
+    pub vpc_cidr: Ipv4Net,
+    /// `onprem.networks`.
+    pub onprem_networks: Vec<Ipv4Net>,
+    /// `cluster.cluster_network`.
+    pub cluster_network: Ipv4Net,
+    /// `cluster.service_network`.
+    pub service_network: Ipv4Net,
+    /// `onprem.routes`.
+    pub routes: Vec<Route>,
+    /// The contents of `cluster.pull_secret_file`.
+    pub pull_secret: PullSecret,
+    /// Advice that did not stop the file from loading.
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Checked {
+    /// Returns the path of `cluster.pull_secret_file`, resolved against [`Checked::base_dir`].
+    pub fn pull_secret_path(&self) -> PathBuf {
+        self.base_dir
+            .join(&self.environment.cluster.pull_secret_file)
+    }
+
+    /// Returns the path of `aws.sts_credentials_file`, resolved against [`Checked::base_dir`], if set.
+    pub fn sts_credentials_path(&self) -> Option<PathBuf> {
+        let file = self.environment.aws.sts_credentials_file.as_ref()?;
+        Some(self.base_dir.join(file))
+    }
+
+    /// Returns the NodePool name of the pool called `pool`: `<cluster name>-<pool name>`.
+    pub fn node_pool_name(&self, pool: &str) -> String {
+        format!("{}-{pool}", self.environment.cluster.name)
+    }
+}
+
+/// One static route on the management cluster's nodes, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// Destination network.
+    pub destination: Ipv4Net,
+    /// Next-hop address, inside one of the on-prem networks.
+    pub gateway: Ipv4Addr,
+    /// Network interface, e.g. `br-ex`.
+    pub device: String,
+}

@@ -1,0 +1,238 @@
+//! The environment file's serde model, exactly as written in TOML.
+//!
+//! Values that need checking (CIDRs, names, image references) stay strings here, so that one bad value
+//! becomes a diagnostic at its span instead of stopping deserialization. The validated, parsed forms
+//! live on [`crate::Checked`].
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One hybrid Hosted Control Planes environment: a hosted cluster whose control plane runs on an
+/// on-prem management cluster and whose worker node pools run in AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Environment {
+    /// Environment name (DNS-1123 label), used in AWS tags, Kubernetes labels and the state store.
+    pub name: String,
+    /// The hosted cluster and its control plane on the management cluster.
+    pub cluster: Cluster,
+    /// The AWS account, region and VPC that hold the worker node pools.
+    pub aws: Aws,
+    /// On-prem networks and the routes that send their traffic for the VPC through the subnet router.
+    pub onprem: OnPrem,
+    /// The EC2 instance that routes traffic between the on-prem networks and the VPC.
+    pub subnet_router: SubnetRouter,
+    /// Worker node pools by name (DNS-1123 label); each becomes the NodePool `<cluster.name>-<pool name>`.
+    #[serde(default)]
+    pub pools: BTreeMap<String, Pool>,
+}
+
+/// The HostedCluster and the settings of its control plane.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Cluster {
+    /// HostedCluster name (DNS-1123 label).
+    pub name: String,
+    /// Management-cluster namespace of the HostedCluster (DNS-1123 label). HyperShift runs the control
+    /// plane in the namespace `<namespace>-<name>`.
+    pub namespace: String,
+    /// HyperShift infra id (DNS-1123 label), used in AWS resource names and the
+    /// `kubernetes.io/cluster/<infra id>` tag. It cannot change after the cluster is created.
+    pub infra_id: String,
+    /// Base DNS domain (DNS-1123 subdomain), e.g. `hcp.example.com`. It cannot change after the cluster
+    /// is created.
+    pub base_domain: String,
+    /// OpenShift release image pull spec with a tag or digest, e.g.
+    /// `quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64`.
+    pub release_image: String,
+    /// Storage class for etcd volumes on the management cluster (DNS-1123 subdomain). It cannot change
+    /// after the cluster is created.
+    pub etcd_storage_class: String,
+    /// Path of the pull secret JSON file; a relative path resolves against the environment file's folder.
+    pub pull_secret_file: String,
+    /// Pod network CIDR of the hosted cluster.
+    #[serde(default = "default_cluster_network")]
+    pub cluster_network: String,
+    /// Service network CIDR of the hosted cluster.
+    #[serde(default = "default_service_network")]
+    pub service_network: String,
+}
+
+/// The AWS side of the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Aws {
+    /// AWS account id: 12 digits.
+    pub account_id: String,
+    /// AWS region, e.g. `ap-southeast-2`.
+    pub region: String,
+    /// Availability zones of the region that get a public and a private subnet; at least one, no
+    /// duplicates, at most 8.
+    #[schemars(length(min = 1, max = 8))]
+    pub zones: Vec<String>,
+    /// VPC CIDR; HyperShift requires a /16 and cuts a public and a private /20 from it per zone.
+    pub vpc_cidr: String,
+    /// IAM role to assume, e.g. `arn:aws:iam::123456789012:role/hypershift-cli-role`; its account must
+    /// equal `account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Path of an STS credentials JSON file; a relative path resolves against the environment file's
+    /// folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sts_credentials_file: Option<String>,
+}
+
+/// The on-prem side of the environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct OnPrem {
+    /// On-prem IPv4 CIDRs that reach the VPC through the subnet router.
+    #[schemars(length(min = 1))]
+    pub networks: Vec<String>,
+    /// MachineConfigPools on the management cluster whose nodes get the routes.
+    #[serde(default = "default_machine_config_roles")]
+    pub machine_config_roles: Vec<String>,
+    /// Static routes on the management cluster's nodes, delivered as a MachineConfig.
+    #[serde(default)]
+    pub routes: Vec<OnPremRoute>,
+}
+
+/// One static route on the management cluster's nodes, as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct OnPremRoute {
+    /// Destination IPv4 CIDR, usually the VPC CIDR.
+    pub destination: String,
+    /// Next-hop IPv4 address; it must lie inside one of `onprem.networks`.
+    pub gateway: String,
+    /// Network interface on the node, e.g. `br-ex`.
+    pub device: String,
+}
+
+/// The subnet router's EC2 instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct SubnetRouter {
+    /// EC2 instance type, e.g. `t3.small`.
+    pub instance_type: String,
+    /// Pinned AMI id: `ami-` followed by 8 or 17 hex digits.
+    pub ami: String,
+    /// Whether the router rewrites source addresses to its own. When false, the instance's
+    /// source/destination check must be off so it can forward traffic.
+    #[serde(default)]
+    pub source_nat: bool,
+}
+
+/// One worker node pool, lowered to a HyperShift NodePool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Pool {
+    /// EC2 instance type of the pool's nodes, e.g. `m6i.2xlarge`. A change replaces every node.
+    pub instance_type: String,
+    /// Fixed node count; give either this or `autoscaling`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
+    pub replicas: Option<i64>,
+    /// Autoscaling bounds; give either this or `replicas`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// Taints for the pool's nodes. HyperShift applies them only to nodes created after a change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<Taint>,
+    /// Labels for the pool's nodes. HyperShift applies them only to nodes created after a change.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Root volume of each node. A change replaces every node.
+    #[serde(default)]
+    pub root_volume: RootVolume,
+    /// Release image for the pool's nodes; defaults to `cluster.release_image`. It must not be newer
+    /// than the control plane's release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_image: Option<String>,
+}
+
+/// Autoscaling bounds of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Autoscaling {
+    /// Minimum node count, 0 or more.
+    #[schemars(range(min = 0))]
+    pub min: i64,
+    /// Maximum node count, 1 or more and at least `min`.
+    #[schemars(range(min = 1))]
+    pub max: i64,
+}
+
+/// One Kubernetes taint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct Taint {
+    /// Taint key: a qualified name such as `nvidia.com/gpu`.
+    pub key: String,
+    /// Taint value; may be left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Taint effect.
+    #[schemars(extend("enum" = ["NoSchedule", "PreferNoSchedule", "NoExecute"]))]
+    pub effect: String,
+}
+
+/// Root volume of a pool's nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RootVolume {
+    /// Size in GiB, at least 8.
+    #[serde(default = "default_root_volume_size")]
+    #[schemars(range(min = 8))]
+    pub size_gib: i64,
+    /// EBS volume type, e.g. `gp3`.
+    #[serde(rename = "type", default = "default_root_volume_type")]
+    pub volume_type: String,
+}
+
+impl Default for RootVolume {
+    fn default() -> Self {
+        RootVolume {
+            size_gib: default_root_volume_size(),
+            volume_type: default_root_volume_type(),
+        }
+    }
+}
+
+impl Pool {
+    /// Returns the pool's release image: its own override, or else the cluster's.
+    pub fn release_image_or<'a>(&'a self, cluster: &'a Cluster) -> &'a str {
+        self.release_image
+            .as_deref()
+            .unwrap_or(&cluster.release_image)
+    }
+}
+
+/// HyperShift's default pod network, the same default the `hcp` CLI uses.
+pub const DEFAULT_CLUSTER_NETWORK: &str = "10.132.0.0/14";
+
+/// HyperShift's default service network, the same default the `hcp` CLI uses.
+pub const DEFAULT_SERVICE_NETWORK: &str = "172.31.0.0/16";
+
+fn default_cluster_network() -> String {
+    DEFAULT_CLUSTER_NETWORK.to_owned()
+}
+
+fn default_service_network() -> String {
+    DEFAULT_SERVICE_NETWORK.to_owned()
+}
+
+fn default_machine_config_roles() -> Vec<String> {
+    vec!["master".to_owned()]
+}
+
+/// Returns the `hcp` CLI's default root volume size for AWS node pools, in GiB.
+fn default_root_volume_size() -> i64 {
+    120
+}
+
+fn default_root_volume_type() -> String {
+    "gp3".to_owned()
+}

@@ -1,0 +1,80 @@
+//! Helpers shared by the end-to-end tests: a fresh moto and Kubernetes test server per test,
+//! a scratch copy of an example environment, and a way to run the `tether` binary against them.
+
+// Each test binary includes this module and uses only part of it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use tether_testkit::kube::KubeTestServer;
+use tether_testkit::moto::MotoServer;
+
+/// Returns the repository root.
+pub fn repository_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root exists")
+}
+
+/// One test's private emulators and scratch folder.
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub moto: MotoServer,
+    pub kube: KubeTestServer,
+    pub kubeconfig: PathBuf,
+}
+
+impl Harness {
+    /// Starts both emulators and writes the kubeconfig.
+    pub fn start() -> Harness {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let moto = MotoServer::start().expect("moto starts; run `scripts/emulators install` first");
+        let kube = KubeTestServer::start_in_background().expect("Kubernetes test server starts");
+        let kubeconfig = dir.path().join("kubeconfig");
+        kube.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
+        Harness { dir, moto, kube, kubeconfig }
+    }
+
+    /// Copies `examples/<name>` and the example pull secret into the scratch folder.
+    pub fn example(&self, name: &str) -> PathBuf {
+        let examples = repository_root().join("examples");
+        for file in [name, "pull-secret.example.json"] {
+            std::fs::copy(examples.join(file), self.dir.path().join(file)).expect("example copied");
+        }
+        self.dir.path().join(name)
+    }
+
+    /// Runs `tether` with the emulators' environment and nothing else of AWS's.
+    pub fn tether(&self, args: &[&str]) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
+        command.args(args).current_dir(self.dir.path()).env("KUBECONFIG", &self.kubeconfig);
+        for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("AWS_")) {
+            command.env_remove(key);
+        }
+        command.envs(self.moto.client_env());
+        command.output().expect("tether runs")
+    }
+
+    /// Runs `tether` and asserts it succeeded; returns stdout.
+    pub fn tether_ok(&self, args: &[&str]) -> String {
+        let output = self.tether(args);
+        assert!(output.status.success(), "tether {args:?} failed:\n{}", describe(&output));
+        String::from_utf8(output.stdout).expect("stdout is UTF-8")
+    }
+}
+
+/// Stdout and stderr of a finished command, for assertion messages.
+pub fn describe(output: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}\n--- stderr\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Replaces one exact piece of text in a file, failing when it is absent.
+pub fn edit(path: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(path).expect("file read");
+    assert!(text.contains(from), "{} does not contain {from:?}", path.display());
+    std::fs::write(path, text.replacen(from, to, 1)).expect("file written");
+}
