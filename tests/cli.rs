@@ -33,7 +33,8 @@ fn validate_accepts_examples() {
 fn validate_reports_every_problem_with_lines() {
     let dir = tempfile::tempdir().unwrap();
     let file = example_copy(dir.path());
-    let text = std::fs::read_to_string(&file).unwrap()
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
         .replace("vpc_cidr = \"10.1.0.0/16\"", "vpc_cidr = \"10.1.0.0/20\"")
         .replace("effect = \"NoSchedule\"", "effect = \"NoScheduling\"");
     std::fs::write(&file, text).unwrap();
@@ -66,7 +67,10 @@ fn graph_prints_dot_with_dependencies() {
     assert!(dot.starts_with("digraph tether {"), "{dot}");
     assert!(dot.contains("\"aws.subnet.private-ap-southeast-2a\" -> \"aws.vpc.main\";"), "{dot}");
     assert!(dot.contains("\"cluster.node_pool.gpu\" -> \"cluster.hosted_cluster.ai\";"), "{dot}");
-    assert!(dot.contains("\"aws.route.private-ap-southeast-2a-onprem-192-168-6-0-24\" -> \"aws.instance.subnet-router\";"), "{dot}");
+    assert!(
+        dot.contains("\"aws.route.private-ap-southeast-2a-onprem-192-168-6-0-24\" -> \"aws.instance.subnet-router\";"),
+        "{dot}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
-use support::{describe, edit, repository_root, Harness};
+use support::{Harness, describe, edit, repository_root};
 
 /// Finds the summary line of `tether plan` output.
 fn summary_line(plan: &str) -> &str {
@@ -61,14 +61,25 @@ fn kubectl_sees_cluster_and_pools() {
     let Some(kubectl) = kubectl() else { return };
 
     let output = Command::new(kubectl)
-        .args(["--kubeconfig", harness.kubeconfig.to_str().unwrap(), "get", "hostedclusters,nodepools", "-A", "-o", "json"])
+        .args([
+            "--kubeconfig",
+            harness.kubeconfig.to_str().unwrap(),
+            "get",
+            "hostedclusters,nodepools",
+            "-A",
+            "-o",
+            "json",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", describe(&output));
     let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     let items = list["items"].as_array().unwrap();
     let find = |kind: &str, name: &str| {
-        items.iter().find(|item| item["kind"] == kind && item["metadata"]["name"] == name).unwrap_or_else(|| panic!("{kind} {name} listed"))
+        items
+            .iter()
+            .find(|item| item["kind"] == kind && item["metadata"]["name"] == name)
+            .unwrap_or_else(|| panic!("{kind} {name} listed"))
     };
     let release = "quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64";
 
@@ -87,7 +98,10 @@ fn kubectl_sees_cluster_and_pools() {
     assert_eq!(gpu["spec"]["platform"]["aws"]["instanceType"], "g6.xlarge");
     assert_eq!(gpu["spec"]["autoScaling"], serde_json::json!({"min": 0, "max": 2}));
     assert!(gpu["spec"].get("replicas").is_none());
-    assert_eq!(gpu["spec"]["taints"], serde_json::json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]));
+    assert_eq!(
+        gpu["spec"]["taints"],
+        serde_json::json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}])
+    );
     assert!(gpu["spec"]["platform"]["aws"]["subnet"]["id"].as_str().unwrap().starts_with("subnet-"));
 }
 
@@ -108,10 +122,12 @@ fn applied_objects_validate_against_crds() {
     for (crd_file, kind, namespace, name) in cases {
         let schema = crd_schema(&crds.join(crd_file));
         let api_version = format!("{}/{}", schema.group, schema.version);
-        let mut object = harness.kube.get(&api_version, kind, namespace, name).unwrap_or_else(|| panic!("{kind} {name} exists"));
+        let mut object =
+            harness.kube.get(&api_version, kind, namespace, name).unwrap_or_else(|| panic!("{kind} {name} exists"));
         strip_server_fields(&mut object);
         let validator = jsonschema::validator_for(&schema.openapi).unwrap();
-        let errors: Vec<String> = validator.iter_errors(&object).map(|error| format!("{} at {}", error, error.instance_path)).collect();
+        let errors: Vec<String> =
+            validator.iter_errors(&object).map(|error| format!("{} at {}", error, error.instance_path)).collect();
         assert!(errors.is_empty(), "{kind} {name} does not match its CRD:\n{}", errors.join("\n"));
     }
 }
@@ -185,7 +201,8 @@ fn failed_change_names_resource_and_keeps_state() {
     assert!(stderr.contains("cluster.node_pool.gpu: skipped because cluster.hosted_cluster.ai failed"), "{stderr}");
 
     let state: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap())
+            .unwrap();
     let resources = state["resources"].as_object().unwrap();
     assert!(resources.contains_key("aws.vpc.main"), "finished changes are recorded");
     assert!(resources.contains_key("cluster.secret.pull-secret"));
@@ -213,7 +230,8 @@ struct CrdSchema {
 fn crd_schema(path: &Path) -> CrdSchema {
     let text = std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let crd: serde_json::Value = serde_yaml::from_str(&text).unwrap();
-    let version = crd["spec"]["versions"].as_array().unwrap().iter().find(|version| version["storage"] == true).unwrap();
+    let version =
+        crd["spec"]["versions"].as_array().unwrap().iter().find(|version| version["storage"] == true).unwrap();
     CrdSchema {
         group: crd["spec"]["group"].as_str().unwrap().to_owned(),
         version: version["name"].as_str().unwrap().to_owned(),

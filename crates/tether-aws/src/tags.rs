@@ -11,10 +11,10 @@ use crate::error::{AwsError, send};
 use crate::kind::Kind;
 
 /// Tag key whose value is the environment's name.
-pub const ENVIRONMENT_TAG: &str = "tether.dev/environment";
+pub const ENVIRONMENT_TAG: &str = tether_model::marks::ENVIRONMENT;
 
 /// Tag key whose value is the resource's address, e.g. `aws.vpc.main`.
-pub const ADDRESS_TAG: &str = "tether.dev/address";
+pub const ADDRESS_TAG: &str = tether_model::marks::ADDRESS;
 
 /// Prefix of the tag keys that AWS reserves; tether neither reads nor changes them.
 const RESERVED_PREFIX: &str = "aws:";

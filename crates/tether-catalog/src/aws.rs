@@ -24,17 +24,28 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner) -> Network {
     let infra_id = &owner.infra_id;
     let mut lowering = Lowering { owner, resources: Vec::new() };
 
-    let vpc = lowering.add("vpc", "main", &format!("{infra_id}-vpc"), [
-        ("cidr_block", Value::string(checked.vpc_cidr.to_string())),
-        ("enable_dns_support", Value::Bool(true)),
-        ("enable_dns_hostnames", Value::Bool(true)),
-    ]);
-    let gateway = lowering.add("internet_gateway", "main", &format!("{infra_id}-igw"), [
-        ("vpc_id", Value::reference_to_id(&vpc)),
-    ]);
-    let public_table = lowering.add("route_table", "public", &format!("{infra_id}-public"), [
-        ("vpc_id", Value::reference_to_id(&vpc)),
-    ]);
+    let vpc = lowering.add(
+        "vpc",
+        "main",
+        &format!("{infra_id}-vpc"),
+        [
+            ("cidr_block", Value::string(checked.vpc_cidr.to_string())),
+            ("enable_dns_support", Value::Bool(true)),
+            ("enable_dns_hostnames", Value::Bool(true)),
+        ],
+    );
+    let gateway = lowering.add(
+        "internet_gateway",
+        "main",
+        &format!("{infra_id}-igw"),
+        [("vpc_id", Value::reference_to_id(&vpc))],
+    );
+    let public_table = lowering.add(
+        "route_table",
+        "public",
+        &format!("{infra_id}-public"),
+        [("vpc_id", Value::reference_to_id(&vpc))],
+    );
     lowering.route(&public_table, "public-default", "0.0.0.0/0", "gateway_id", &gateway);
 
     let mut route_tables = vec![("public".to_owned(), public_table.clone())];
@@ -64,7 +75,13 @@ struct ZoneResources {
 
 impl Lowering<'_> {
     /// Adds a tagged resource and returns its address.
-    fn add<const N: usize>(&mut self, kind: &str, name: &str, name_tag: &str, attributes: [(&str, Value); N]) -> Address {
+    fn add<const N: usize>(
+        &mut self,
+        kind: &str,
+        name: &str,
+        name_tag: &str,
+        attributes: [(&str, Value); N],
+    ) -> Address {
         let address = Address::aws(kind, name);
         let mut attributes: Attributes = attributes.into_iter().map(|(key, value)| (key.to_owned(), value)).collect();
         attributes.insert("tags".to_owned(), self.owner.aws_tags(&address, name_tag));
@@ -81,42 +98,75 @@ impl Lowering<'_> {
     }
 
     fn route(&mut self, table: &Address, name: &str, destination: &str, target_kind: &str, target: &Address) {
-        self.add_untagged("route", name, [
-            ("route_table_id", Value::reference_to_id(table)),
-            ("destination_cidr_block", Value::from(destination)),
-            (target_kind, Value::reference_to_id(target)),
-        ]);
+        self.add_untagged(
+            "route",
+            name,
+            [
+                ("route_table_id", Value::reference_to_id(table)),
+                ("destination_cidr_block", Value::from(destination)),
+                (target_kind, Value::reference_to_id(target)),
+            ],
+        );
     }
 
     fn associate(&mut self, name: &str, table: &Address, subnet: &Address) {
-        self.add_untagged("route_table_association", name, [
-            ("route_table_id", Value::reference_to_id(table)),
-            ("subnet_id", Value::reference_to_id(subnet)),
-        ]);
+        self.add_untagged(
+            "route_table_association",
+            name,
+            [("route_table_id", Value::reference_to_id(table)), ("subnet_id", Value::reference_to_id(subnet))],
+        );
     }
 
-    fn zone(&mut self, vpc: &Address, vpc_cidr: Ipv4Net, index: usize, zone: &str, public_table: &Address) -> ZoneResources {
+    fn zone(
+        &mut self,
+        vpc: &Address,
+        vpc_cidr: Ipv4Net,
+        index: usize,
+        zone: &str,
+        public_table: &Address,
+    ) -> ZoneResources {
         let infra_id = self.owner.infra_id.clone();
-        let public_subnet = self.add("subnet", &format!("public-{zone}"), &format!("{infra_id}-public-{zone}"), [
-            ("vpc_id", Value::reference_to_id(vpc)),
-            ("cidr_block", Value::string(zone_subnet(vpc_cidr, index, false).to_string())),
-            ("availability_zone", Value::from(zone)),
-        ]);
-        let private_subnet = self.add("subnet", &format!("private-{zone}"), &format!("{infra_id}-private-{zone}"), [
-            ("vpc_id", Value::reference_to_id(vpc)),
-            ("cidr_block", Value::string(zone_subnet(vpc_cidr, index, true).to_string())),
-            ("availability_zone", Value::from(zone)),
-        ]);
-        let address = self.add("eip", &format!("nat-{zone}"), &format!("{infra_id}-eip-{zone}"), [
-            ("domain", Value::from("vpc")),
-        ]);
-        let nat = self.add("nat_gateway", zone, &format!("{infra_id}-nat-{zone}"), [
-            ("subnet_id", Value::reference_to_id(&public_subnet)),
-            ("allocation_id", Value::reference_to_id(&address)),
-        ]);
-        let private_table = self.add("route_table", &format!("private-{zone}"), &format!("{infra_id}-private-{zone}"), [
-            ("vpc_id", Value::reference_to_id(vpc)),
-        ]);
+        let public_subnet = self.add(
+            "subnet",
+            &format!("public-{zone}"),
+            &format!("{infra_id}-public-{zone}"),
+            [
+                ("vpc_id", Value::reference_to_id(vpc)),
+                ("cidr_block", Value::string(zone_subnet(vpc_cidr, index, false).to_string())),
+                ("availability_zone", Value::from(zone)),
+            ],
+        );
+        let private_subnet = self.add(
+            "subnet",
+            &format!("private-{zone}"),
+            &format!("{infra_id}-private-{zone}"),
+            [
+                ("vpc_id", Value::reference_to_id(vpc)),
+                ("cidr_block", Value::string(zone_subnet(vpc_cidr, index, true).to_string())),
+                ("availability_zone", Value::from(zone)),
+            ],
+        );
+        let address = self.add(
+            "eip",
+            &format!("nat-{zone}"),
+            &format!("{infra_id}-eip-{zone}"),
+            [("domain", Value::from("vpc"))],
+        );
+        let nat = self.add(
+            "nat_gateway",
+            zone,
+            &format!("{infra_id}-nat-{zone}"),
+            [
+                ("subnet_id", Value::reference_to_id(&public_subnet)),
+                ("allocation_id", Value::reference_to_id(&address)),
+            ],
+        );
+        let private_table = self.add(
+            "route_table",
+            &format!("private-{zone}"),
+            &format!("{infra_id}-private-{zone}"),
+            [("vpc_id", Value::reference_to_id(vpc))],
+        );
         self.route(&private_table, &format!("private-{zone}-default"), "0.0.0.0/0", "nat_gateway_id", &nat);
         self.associate(&format!("public-{zone}"), public_table, &public_subnet);
         self.associate(&format!("private-{zone}"), &private_table, &private_subnet);
@@ -126,7 +176,13 @@ impl Lowering<'_> {
     /// Adds the subnet router: an instance in the first public subnet that forwards between the
     /// VPC and the on-prem networks. Without source NAT it forwards packets it did not originate,
     /// which AWS drops unless the source/destination check is off.
-    fn subnet_router(&mut self, checked: &Checked, vpc: &Address, subnet: &Address, route_tables: &[(String, Address)]) {
+    fn subnet_router(
+        &mut self,
+        checked: &Checked,
+        vpc: &Address,
+        subnet: &Address,
+        route_tables: &[(String, Address)],
+    ) {
         let router = &checked.environment.subnet_router;
         let infra_id = self.owner.infra_id.clone();
         let mut sources: Vec<Ipv4Net> = checked.onprem_networks.clone();
@@ -137,19 +193,29 @@ impl Lowering<'_> {
             .iter()
             .map(|cidr| Value::map([("protocol", Value::from("-1")), ("cidr", Value::string(cidr.to_string()))]))
             .collect();
-        let group = self.add("security_group", "subnet-router", &format!("{infra_id}-subnet-router"), [
-            ("vpc_id", Value::reference_to_id(vpc)),
-            ("group_name", Value::string(format!("{infra_id}-subnet-router"))),
-            ("description", Value::from("tether subnet router: traffic between the VPC and the on-prem networks")),
-            ("ingress", Value::List(ingress)),
-        ]);
-        let instance = self.add("instance", "subnet-router", &format!("{infra_id}-subnet-router"), [
-            ("ami", Value::string(router.ami.clone())),
-            ("instance_type", Value::string(router.instance_type.clone())),
-            ("subnet_id", Value::reference_to_id(subnet)),
-            ("security_group_ids", Value::List(vec![Value::reference_to_id(&group)])),
-            ("source_dest_check", Value::Bool(router.source_nat)),
-        ]);
+        let group = self.add(
+            "security_group",
+            "subnet-router",
+            &format!("{infra_id}-subnet-router"),
+            [
+                ("vpc_id", Value::reference_to_id(vpc)),
+                ("group_name", Value::string(format!("{infra_id}-subnet-router"))),
+                ("description", Value::from("tether subnet router: traffic between the VPC and the on-prem networks")),
+                ("ingress", Value::List(ingress)),
+            ],
+        );
+        let instance = self.add(
+            "instance",
+            "subnet-router",
+            &format!("{infra_id}-subnet-router"),
+            [
+                ("ami", Value::string(router.ami.clone())),
+                ("instance_type", Value::string(router.instance_type.clone())),
+                ("subnet_id", Value::reference_to_id(subnet)),
+                ("security_group_ids", Value::List(vec![Value::reference_to_id(&group)])),
+                ("source_dest_check", Value::Bool(router.source_nat)),
+            ],
+        );
         for network in &checked.onprem_networks {
             for (table_name, table) in route_tables {
                 let name = format!("{table_name}-onprem-{}", cidr_slug(*network));

@@ -30,7 +30,10 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner, network: &Network) -> Vec<
     let hosted_cluster = Address::cluster("hosted_cluster", &cluster.name);
 
     let mut resources = vec![
-        Resource::new(namespace.clone(), kube_object("v1", "Namespace", owner.kube_metadata(&namespace, &cluster.namespace, None, &[]), [])),
+        Resource::new(
+            namespace.clone(),
+            kube_object("v1", "Namespace", owner.kube_metadata(&namespace, &cluster.namespace, None, &[]), []),
+        ),
         pull_secret(checked, owner, &secret).depending_on(&namespace),
         Resource::new(hosted_cluster.clone(), hosted_cluster_object(checked, owner, network, &hosted_cluster))
             .depending_on(&namespace)
@@ -46,7 +49,12 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner, network: &Network) -> Vec<
 }
 
 /// Builds a Kubernetes object's attributes: apiVersion, kind, metadata and the kind's own fields.
-pub(crate) fn kube_object<const N: usize>(api_version: &str, kind: &str, metadata: Value, fields: [(&str, Value); N]) -> Attributes {
+pub(crate) fn kube_object<const N: usize>(
+    api_version: &str,
+    kind: &str,
+    metadata: Value,
+    fields: [(&str, Value); N],
+) -> Attributes {
     let mut attributes = Attributes::new();
     attributes.insert("apiVersion".to_owned(), Value::from(api_version));
     attributes.insert("kind".to_owned(), Value::from(kind));
@@ -62,10 +70,18 @@ fn pull_secret(checked: &Checked, owner: &Owner, address: &Address) -> Resource 
     let name = format!("{}-pull-secret", cluster.name);
     let encoded = base64::engine::general_purpose::STANDARD.encode(checked.pull_secret.expose().as_bytes());
     let metadata = owner.kube_metadata(address, &name, Some(&cluster.namespace), &[]);
-    Resource::new(address.clone(), kube_object("v1", "Secret", metadata, [
-        ("type", Value::from("kubernetes.io/dockerconfigjson")),
-        ("data", Value::map([(".dockerconfigjson", Value::Sensitive(Sensitive::new(&encoded)))])),
-    ]))
+    Resource::new(
+        address.clone(),
+        kube_object(
+            "v1",
+            "Secret",
+            metadata,
+            [
+                ("type", Value::from("kubernetes.io/dockerconfigjson")),
+                ("data", Value::map([(".dockerconfigjson", Value::Sensitive(Sensitive::new(&encoded)))])),
+            ],
+        ),
+    )
 }
 
 fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, address: &Address) -> Attributes {
@@ -76,12 +92,16 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
         let arn = format!("arn:aws:iam::{}:role/{}-{suffix}", environment.aws.account_id, cluster.infra_id);
         (*field, Value::string(arn))
     });
-    let services = [("APIServer", "LoadBalancer"), ("OAuthServer", "Route"), ("Konnectivity", "Route"), ("Ignition", "Route")]
-        .into_iter()
-        .map(|(service, strategy)| {
-            Value::map([("service", Value::from(service)), ("servicePublishingStrategy", Value::map([("type", Value::from(strategy))]))])
-        })
-        .collect();
+    let services =
+        [("APIServer", "LoadBalancer"), ("OAuthServer", "Route"), ("Konnectivity", "Route"), ("Ignition", "Route")]
+            .into_iter()
+            .map(|(service, strategy)| {
+                Value::map([
+                    ("service", Value::from(service)),
+                    ("servicePublishingStrategy", Value::map([("type", Value::from(strategy))])),
+                ])
+            })
+            .collect();
     let cidr_list = |cidr: String| Value::List(vec![Value::map([("cidr", Value::string(cidr))])]);
 
     let spec = Value::map([
@@ -90,36 +110,60 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
         ("infraID", Value::string(cluster.infra_id.clone())),
         ("dns", Value::map([("baseDomain", Value::string(cluster.base_domain.clone()))])),
         ("controllerAvailabilityPolicy", Value::from("SingleReplica")),
-        ("networking", Value::map([
-            ("networkType", Value::from("OVNKubernetes")),
-            ("clusterNetwork", cidr_list(checked.cluster_network.to_string())),
-            ("serviceNetwork", cidr_list(checked.service_network.to_string())),
-            ("machineNetwork", cidr_list(checked.vpc_cidr.to_string())),
-        ])),
-        ("etcd", Value::map([
-            ("managementType", Value::from("Managed")),
-            ("managed", Value::map([("storage", Value::map([
-                ("type", Value::from("PersistentVolume")),
-                ("persistentVolume", Value::map([
-                    ("storageClassName", Value::string(cluster.etcd_storage_class.clone())),
-                    ("size", Value::from("8Gi")),
-                ])),
-            ]))])),
-        ])),
+        (
+            "networking",
+            Value::map([
+                ("networkType", Value::from("OVNKubernetes")),
+                ("clusterNetwork", cidr_list(checked.cluster_network.to_string())),
+                ("serviceNetwork", cidr_list(checked.service_network.to_string())),
+                ("machineNetwork", cidr_list(checked.vpc_cidr.to_string())),
+            ]),
+        ),
+        (
+            "etcd",
+            Value::map([
+                ("managementType", Value::from("Managed")),
+                (
+                    "managed",
+                    Value::map([(
+                        "storage",
+                        Value::map([
+                            ("type", Value::from("PersistentVolume")),
+                            (
+                                "persistentVolume",
+                                Value::map([
+                                    ("storageClassName", Value::string(cluster.etcd_storage_class.clone())),
+                                    ("size", Value::from("8Gi")),
+                                ]),
+                            ),
+                        ]),
+                    )]),
+                ),
+            ]),
+        ),
         ("services", Value::List(services)),
-        ("platform", Value::map([
-            ("type", Value::from("AWS")),
-            ("aws", Value::map([
-                ("region", Value::string(environment.aws.region.clone())),
-                ("endpointAccess", Value::from("Public")),
-                ("cloudProviderConfig", Value::map([
-                    ("vpc", Value::reference_to_id(&network.vpc)),
-                    ("zone", Value::string(first_zone.clone())),
-                    ("subnet", Value::map([("id", Value::reference_to_id(first_subnet))])),
-                ])),
-                ("rolesRef", Value::map(roles)),
-            ])),
-        ])),
+        (
+            "platform",
+            Value::map([
+                ("type", Value::from("AWS")),
+                (
+                    "aws",
+                    Value::map([
+                        ("region", Value::string(environment.aws.region.clone())),
+                        ("endpointAccess", Value::from("Public")),
+                        (
+                            "cloudProviderConfig",
+                            Value::map([
+                                ("vpc", Value::reference_to_id(&network.vpc)),
+                                ("zone", Value::string(first_zone.clone())),
+                                ("subnet", Value::map([("id", Value::reference_to_id(first_subnet))])),
+                            ]),
+                        ),
+                        ("rolesRef", Value::map(roles)),
+                    ]),
+                ),
+            ]),
+        ),
     ]);
     let metadata = owner.kube_metadata(address, &cluster.name, Some(&cluster.namespace), &[]);
     kube_object(HYPERSHIFT_API, "HostedCluster", metadata, [("spec", spec)])
@@ -128,7 +172,13 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
 /// Builds the NodePool `<cluster>-<pool>` in the first zone's private subnet, where HyperShift
 /// always places workers. `instanceProfile` is set explicitly because, left empty, HyperShift
 /// falls back to `<infra-id>-worker-profile`, which `hcp` never creates.
-fn node_pool_object(checked: &Checked, owner: &Owner, network: &Network, address: &Address, pool_name: &str) -> Attributes {
+fn node_pool_object(
+    checked: &Checked,
+    owner: &Owner,
+    network: &Network,
+    address: &Address,
+    pool_name: &str,
+) -> Attributes {
     let cluster = &checked.environment.cluster;
     let pool = &checked.environment.pools[pool_name];
     let (_, subnet) = &network.private_subnets[0];
@@ -139,29 +189,38 @@ fn node_pool_object(checked: &Checked, owner: &Owner, network: &Network, address
         ("release", Value::map([("image", Value::from(pool.release_image_or(cluster)))])),
         ("management", Value::map([("upgradeType", Value::from("Replace"))])),
         ("arch", Value::from("amd64")),
-        ("platform", Value::map([
-            ("type", Value::from("AWS")),
-            ("aws", Value::map([
-                ("instanceType", Value::string(pool.instance_type.clone())),
-                ("instanceProfile", Value::string(format!("{}-worker", cluster.infra_id))),
-                ("subnet", Value::map([("id", Value::reference_to_id(subnet))])),
-                ("rootVolume", Value::map([
-                    ("size", Value::Int(root_volume.size_gib)),
-                    ("type", Value::string(root_volume.volume_type.clone())),
-                ])),
-            ])),
-        ])),
+        (
+            "platform",
+            Value::map([
+                ("type", Value::from("AWS")),
+                (
+                    "aws",
+                    Value::map([
+                        ("instanceType", Value::string(pool.instance_type.clone())),
+                        ("instanceProfile", Value::string(format!("{}-worker", cluster.infra_id))),
+                        ("subnet", Value::map([("id", Value::reference_to_id(subnet))])),
+                        (
+                            "rootVolume",
+                            Value::map([
+                                ("size", Value::Int(root_volume.size_gib)),
+                                ("type", Value::string(root_volume.volume_type.clone())),
+                            ]),
+                        ),
+                    ]),
+                ),
+            ]),
+        ),
     ];
     match (&pool.autoscaling, pool.replicas) {
-        (Some(scaling), _) => spec.push(("autoScaling", Value::map([
-            ("min", Value::Int(scaling.min)),
-            ("max", Value::Int(scaling.max)),
-        ]))),
+        (Some(scaling), _) => {
+            spec.push(("autoScaling", Value::map([("min", Value::Int(scaling.min)), ("max", Value::Int(scaling.max))])))
+        }
         (None, replicas) => spec.push(("replicas", Value::Int(replicas.unwrap_or(0)))),
     }
     if !pool.taints.is_empty() {
         let taints = pool.taints.iter().map(|taint| {
-            let mut entry = vec![("key", Value::string(taint.key.clone())), ("effect", Value::string(taint.effect.clone()))];
+            let mut entry =
+                vec![("key", Value::string(taint.key.clone())), ("effect", Value::string(taint.effect.clone()))];
             if let Some(value) = &taint.value {
                 entry.push(("value", Value::string(value.clone())));
             }
@@ -170,7 +229,10 @@ fn node_pool_object(checked: &Checked, owner: &Owner, network: &Network, address
         spec.push(("taints", Value::List(taints.collect())));
     }
     if !pool.labels.is_empty() {
-        spec.push(("nodeLabels", Value::map(pool.labels.iter().map(|(key, value)| (key.clone(), Value::string(value.clone()))))));
+        spec.push((
+            "nodeLabels",
+            Value::map(pool.labels.iter().map(|(key, value)| (key.clone(), Value::string(value.clone())))),
+        ));
     }
 
     let name = checked.node_pool_name(pool_name);

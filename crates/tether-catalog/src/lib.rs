@@ -8,6 +8,6 @@ mod marks;
 mod routes;
 mod schema;
 
-pub use graph::{lower, DesiredGraph, GraphError};
+pub use graph::{DesiredGraph, GraphError, lower};
 pub use marks::{ADDRESS_MARK, ENVIRONMENT_MARK, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
-pub use schema::{kind_schema, KindSchema};
+pub use schema::{KindSchema, kind_schema};

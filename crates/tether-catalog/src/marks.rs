@@ -2,14 +2,9 @@
 
 use tether_model::{Address, Value};
 
-/// Tag and label key holding the environment's name.
-pub const ENVIRONMENT_MARK: &str = "tether.dev/environment";
-/// Tag and annotation key holding the resource's address.
-pub const ADDRESS_MARK: &str = "tether.dev/address";
-/// The standard Kubernetes label naming the managing tool.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-/// The value of [`MANAGED_BY_LABEL`] on tether's objects.
-pub const MANAGED_BY_VALUE: &str = "tether";
+pub use tether_model::marks::{
+    ADDRESS as ADDRESS_MARK, ENVIRONMENT as ENVIRONMENT_MARK, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
+};
 
 /// Identity shared by every resource of one environment.
 #[derive(Debug, Clone)]
@@ -34,7 +29,13 @@ impl Owner {
     }
 
     /// Kubernetes `metadata` with tether's labels and address annotation.
-    pub fn kube_metadata(&self, address: &Address, name: &str, namespace: Option<&str>, extra_labels: &[(&str, &str)]) -> Value {
+    pub fn kube_metadata(
+        &self,
+        address: &Address,
+        name: &str,
+        namespace: Option<&str>,
+        extra_labels: &[(&str, &str)],
+    ) -> Value {
         let mut labels = vec![
             (MANAGED_BY_LABEL.to_owned(), Value::from(MANAGED_BY_VALUE)),
             (ENVIRONMENT_MARK.to_owned(), Value::from(self.environment.as_str())),

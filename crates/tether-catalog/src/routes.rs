@@ -24,26 +24,37 @@ pub(crate) fn machine_configs(checked: &Checked, owner: &Owner) -> Vec<Resource>
     }
     let environment = &checked.environment.name;
     let script = dispatcher_script(checked);
-    let source = format!("data:text/plain;charset=utf-8;base64,{}", base64::engine::general_purpose::STANDARD.encode(&script));
+    let source =
+        format!("data:text/plain;charset=utf-8;base64,{}", base64::engine::general_purpose::STANDARD.encode(&script));
     let path = format!("/etc/NetworkManager/dispatcher.d/30-tether-{environment}-routes");
 
-    checked.environment.onprem.machine_config_roles.iter().map(|role| {
-        let address = Address::cluster("machine_config", &format!("{role}-routes"));
-        let name = format!("99-{role}-tether-{environment}-routes");
-        let metadata = owner.kube_metadata(&address, &name, None, &[("machineconfiguration.openshift.io/role", role)]);
-        let file = Value::map([
-            ("path", Value::string(path.clone())),
-            ("mode", Value::Int(EXECUTABLE_MODE)),
-            ("overwrite", Value::Bool(true)),
-            ("contents", Value::map([("source", Value::string(source.clone()))])),
-        ]);
-        let config = Value::map([
-            ("ignition", Value::map([("version", Value::from("3.2.0"))])),
-            ("storage", Value::map([("files", Value::List(vec![file]))])),
-        ]);
-        let spec = Value::map([("config", config)]);
-        Resource::new(address, kube_object("machineconfiguration.openshift.io/v1", "MachineConfig", metadata, [("spec", spec)]))
-    }).collect()
+    checked
+        .environment
+        .onprem
+        .machine_config_roles
+        .iter()
+        .map(|role| {
+            let address = Address::cluster("machine_config", &format!("{role}-routes"));
+            let name = format!("99-{role}-tether-{environment}-routes");
+            let metadata =
+                owner.kube_metadata(&address, &name, None, &[("machineconfiguration.openshift.io/role", role)]);
+            let file = Value::map([
+                ("path", Value::string(path.clone())),
+                ("mode", Value::Int(EXECUTABLE_MODE)),
+                ("overwrite", Value::Bool(true)),
+                ("contents", Value::map([("source", Value::string(source.clone()))])),
+            ]);
+            let config = Value::map([
+                ("ignition", Value::map([("version", Value::from("3.2.0"))])),
+                ("storage", Value::map([("files", Value::List(vec![file]))])),
+            ]);
+            let spec = Value::map([("config", config)]);
+            Resource::new(
+                address,
+                kube_object("machineconfiguration.openshift.io/v1", "MachineConfig", metadata, [("spec", spec)]),
+            )
+        })
+        .collect()
 }
 
 /// Writes the dispatcher script. NetworkManager runs it with the interface and the event, and
@@ -51,7 +62,11 @@ pub(crate) fn machine_configs(checked: &Checked, owner: &Owner) -> Vec<Resource>
 /// replace` makes it idempotent.
 fn dispatcher_script(checked: &Checked) -> String {
     let mut script = String::from("#!/bin/bash\n");
-    let _ = writeln!(script, "# Managed by tether (environment {}): routes from this node to the AWS VPC.", checked.environment.name);
+    let _ = writeln!(
+        script,
+        "# Managed by tether (environment {}): routes from this node to the AWS VPC.",
+        checked.environment.name
+    );
     script.push_str("interface=\"$1\"\nevent=\"$2\"\n");
     script.push_str("case \"$event\" in\n  up|reapply|dhcp4-change) ;;\n  *) exit 0 ;;\nesac\n");
     let mut devices: Vec<&str> = checked.routes.iter().map(|route| route.device.as_str()).collect();

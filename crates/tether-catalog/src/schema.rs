@@ -49,17 +49,35 @@ const KUBE_IDENTITY: [&str; 4] = ["apiVersion", "kind", "metadata.name", "metada
 /// HostedCluster fields that HyperShift's API rejects changing (CEL rules) or marks immutable
 /// in its Go types (region, VPC, roles); see the HostedCluster API reference.
 const HOSTED_CLUSTER_FIXED: &[&str] = &[
-    "apiVersion", "kind", "metadata.name", "metadata.namespace",
-    "spec.infraID", "spec.issuerURL", "spec.dns.baseDomain", "spec.platform.type",
-    "spec.platform.aws.region", "spec.platform.aws.cloudProviderConfig", "spec.platform.aws.rolesRef",
-    "spec.networking.clusterNetwork", "spec.networking.serviceNetwork", "spec.networking.machineNetwork",
-    "spec.etcd", "spec.services", "spec.controllerAvailabilityPolicy",
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec.infraID",
+    "spec.issuerURL",
+    "spec.dns.baseDomain",
+    "spec.platform.type",
+    "spec.platform.aws.region",
+    "spec.platform.aws.cloudProviderConfig",
+    "spec.platform.aws.rolesRef",
+    "spec.networking.clusterNetwork",
+    "spec.networking.serviceNetwork",
+    "spec.networking.machineNetwork",
+    "spec.etcd",
+    "spec.services",
+    "spec.controllerAvailabilityPolicy",
 ];
 
 /// NodePool fields that are immutable in HyperShift's API.
 const NODE_POOL_FIXED: &[&str] = &[
-    "apiVersion", "kind", "metadata.name", "metadata.namespace",
-    "spec.clusterName", "spec.management.upgradeType", "spec.arch", "spec.platform.type",
+    "apiVersion",
+    "kind",
+    "metadata.name",
+    "metadata.namespace",
+    "spec.clusterName",
+    "spec.management.upgradeType",
+    "spec.arch",
+    "spec.platform.type",
 ];
 
 const fn aws(kind: &'static str, rank: u8, forces_replacement: &'static [&'static str]) -> KindSchema {

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use tether_catalog::{lower, DesiredGraph};
+use tether_catalog::{DesiredGraph, lower};
 use tether_model::{Address, Value};
 
 fn example(name: &str) -> DesiredGraph {
@@ -21,30 +21,33 @@ fn attribute<'a>(graph: &'a DesiredGraph, address: &str, path: &[&str]) -> &'a V
 fn dev_example_lowers_to_expected_addresses() {
     let graph = example("ai-dev.toml");
     let addresses: Vec<String> = graph.resources().map(|resource| resource.address.to_string()).collect();
-    assert_eq!(addresses, [
-        "aws.eip.nat-ap-southeast-2a",
-        "aws.instance.subnet-router",
-        "aws.internet_gateway.main",
-        "aws.nat_gateway.ap-southeast-2a",
-        "aws.route.private-ap-southeast-2a-default",
-        "aws.route.private-ap-southeast-2a-onprem-192-168-6-0-24",
-        "aws.route.public-default",
-        "aws.route.public-onprem-192-168-6-0-24",
-        "aws.route_table.private-ap-southeast-2a",
-        "aws.route_table.public",
-        "aws.route_table_association.private-ap-southeast-2a",
-        "aws.route_table_association.public-ap-southeast-2a",
-        "aws.security_group.subnet-router",
-        "aws.subnet.private-ap-southeast-2a",
-        "aws.subnet.public-ap-southeast-2a",
-        "aws.vpc.main",
-        "cluster.hosted_cluster.ai",
-        "cluster.machine_config.master-routes",
-        "cluster.namespace.hcp-ai",
-        "cluster.node_pool.gpu",
-        "cluster.node_pool.workers",
-        "cluster.secret.pull-secret",
-    ]);
+    assert_eq!(
+        addresses,
+        [
+            "aws.eip.nat-ap-southeast-2a",
+            "aws.instance.subnet-router",
+            "aws.internet_gateway.main",
+            "aws.nat_gateway.ap-southeast-2a",
+            "aws.route.private-ap-southeast-2a-default",
+            "aws.route.private-ap-southeast-2a-onprem-192-168-6-0-24",
+            "aws.route.public-default",
+            "aws.route.public-onprem-192-168-6-0-24",
+            "aws.route_table.private-ap-southeast-2a",
+            "aws.route_table.public",
+            "aws.route_table_association.private-ap-southeast-2a",
+            "aws.route_table_association.public-ap-southeast-2a",
+            "aws.security_group.subnet-router",
+            "aws.subnet.private-ap-southeast-2a",
+            "aws.subnet.public-ap-southeast-2a",
+            "aws.vpc.main",
+            "cluster.hosted_cluster.ai",
+            "cluster.machine_config.master-routes",
+            "cluster.namespace.hcp-ai",
+            "cluster.node_pool.gpu",
+            "cluster.node_pool.workers",
+            "cluster.secret.pull-secret",
+        ]
+    );
 }
 
 #[test]
@@ -54,7 +57,10 @@ fn subnets_follow_hypershift_layout() {
     assert_eq!(attribute(&graph, "aws.subnet.private-ap-southeast-2a", &["cidr_block"]), &Value::from("10.1.128.0/20"));
     assert_eq!(attribute(&graph, "aws.vpc.main", &["tags", "Name"]), &Value::from("ai-vpc"));
     assert_eq!(attribute(&graph, "aws.vpc.main", &["tags", "kubernetes.io/cluster/ai"]), &Value::from("owned"));
-    assert_eq!(attribute(&graph, "aws.subnet.private-ap-southeast-2a", &["tags", "Name"]), &Value::from("ai-private-ap-southeast-2a"));
+    assert_eq!(
+        attribute(&graph, "aws.subnet.private-ap-southeast-2a", &["tags", "Name"]),
+        &Value::from("ai-private-ap-southeast-2a")
+    );
 }
 
 #[test]
@@ -72,7 +78,10 @@ fn node_pools_reference_private_subnet_and_profile() {
     let graph = example("ai-dev.toml");
     let subnet = Value::reference_to_id(&Address::aws("subnet", "private-ap-southeast-2a"));
     assert_eq!(attribute(&graph, "cluster.node_pool.gpu", &["spec", "platform", "aws", "subnet", "id"]), &subnet);
-    assert_eq!(attribute(&graph, "cluster.node_pool.gpu", &["spec", "platform", "aws", "instanceProfile"]), &Value::from("ai-worker"));
+    assert_eq!(
+        attribute(&graph, "cluster.node_pool.gpu", &["spec", "platform", "aws", "instanceProfile"]),
+        &Value::from("ai-worker")
+    );
     assert_eq!(attribute(&graph, "cluster.node_pool.gpu", &["spec", "autoScaling", "min"]), &Value::Int(0));
     assert_eq!(attribute(&graph, "cluster.node_pool.workers", &["spec", "replicas"]), &Value::Int(2));
     assert_eq!(attribute(&graph, "cluster.node_pool.workers", &["metadata", "name"]), &Value::from("ai-workers"));
@@ -84,13 +93,24 @@ fn node_pools_reference_private_subnet_and_profile() {
 fn hosted_cluster_points_at_vpc_and_roles() {
     let graph = example("ai-dev.toml");
     let vpc = Value::reference_to_id(&Address::aws("vpc", "main"));
-    assert_eq!(attribute(&graph, "cluster.hosted_cluster.ai", &["spec", "platform", "aws", "cloudProviderConfig", "vpc"]), &vpc);
     assert_eq!(
-        attribute(&graph, "cluster.hosted_cluster.ai", &["spec", "platform", "aws", "rolesRef", "nodePoolManagementARN"]),
+        attribute(&graph, "cluster.hosted_cluster.ai", &["spec", "platform", "aws", "cloudProviderConfig", "vpc"]),
+        &vpc
+    );
+    assert_eq!(
+        attribute(
+            &graph,
+            "cluster.hosted_cluster.ai",
+            &["spec", "platform", "aws", "rolesRef", "nodePoolManagementARN"]
+        ),
         &Value::from("arn:aws:iam::123456789012:role/ai-node-pool")
     );
     assert_eq!(
-        attribute(&graph, "cluster.hosted_cluster.ai", &["spec", "etcd", "managed", "storage", "persistentVolume", "storageClassName"]),
+        attribute(
+            &graph,
+            "cluster.hosted_cluster.ai",
+            &["spec", "etcd", "managed", "storage", "persistentVolume", "storageClassName"]
+        ),
         &Value::from("lvms-vg1")
     );
     let hosted = graph.get(&Address::cluster("hosted_cluster", "ai")).unwrap();

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 
 /// Returns whether the user typed `yes`. Without a terminal on stdin, apply cannot ask, so it
 /// refuses unless `--auto-approve` was given.
@@ -12,7 +12,9 @@ use anyhow::{bail, Context as _};
 pub fn confirm_apply(environment: &str) -> anyhow::Result<bool> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        bail!("cannot ask for confirmation: stdin is not a terminal; review the plan and run again with --auto-approve");
+        bail!(
+            "cannot ask for confirmation: stdin is not a terminal; review the plan and run again with --auto-approve"
+        );
     }
     eprint!("\nApply these changes to environment `{environment}`? Only `yes` is accepted.\n  Enter a value: ");
     std::io::stderr().flush().context("cannot write the prompt")?;

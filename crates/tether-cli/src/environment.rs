@@ -51,14 +51,11 @@ impl Session {
         let environment = load(&args.file)?;
         let name = environment.checked.environment.name.clone();
         let store = LocalStateStore::new(state_path(args, &environment.checked));
-        let state = store
-            .load(&name)
-            .await
-            .context("cannot read the state")?
-            .unwrap_or_else(|| State::empty(&name));
+        let state = store.load(&name).await.context("cannot read the state")?.unwrap_or_else(|| State::empty(&name));
 
         let aws = tether_aws::AwsProvider::from_environment(&environment.checked.environment.aws.region).await;
-        let kube_options = tether_kube::KubeOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
+        let kube_options =
+            tether_kube::KubeOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
         let kube = tether_kube::TetherKube::connect(&kube_options)
             .await
             .context("cannot connect to the management cluster")?;
@@ -94,7 +91,8 @@ impl Session {
             .providers
             .keys()
             .map(|id| {
-                let desired = self.environment.desired.resources().filter(|resource| resource.address.provider() == *id);
+                let desired =
+                    self.environment.desired.resources().filter(|resource| resource.address.provider() == *id);
                 (*id, desired.cloned().collect())
             })
             .collect();

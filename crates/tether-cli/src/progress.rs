@@ -46,7 +46,12 @@ impl ApplyObserver for ProgressLines {
                 eprintln!("[{at:6.1}s] {address}: {} in {:.1}s", done(*action), elapsed.as_secs_f64());
             }
             ApplyEvent::Failed { failure } => {
-                eprintln!("[{at:6.1}s] {}: {} failed: {}", failure.address, doing(failure.action), error_chain(&failure.cause));
+                eprintln!(
+                    "[{at:6.1}s] {}: {} failed: {}",
+                    failure.address,
+                    doing(failure.action),
+                    error_chain(&failure.cause)
+                );
             }
             ApplyEvent::Skipped { address, because, .. } => {
                 eprintln!("[{at:6.1}s] {address}: skipped because {because} failed");

@@ -42,8 +42,7 @@ pub struct Checked {
 impl Checked {
     /// Returns the path of `cluster.pull_secret_file`, resolved against [`Checked::base_dir`].
     pub fn pull_secret_path(&self) -> PathBuf {
-        self.base_dir
-            .join(&self.environment.cluster.pull_secret_file)
+        self.base_dir.join(&self.environment.cluster.pull_secret_file)
     }
 
     /// Returns the path of `aws.sts_credentials_file`, resolved against [`Checked::base_dir`], if set.

@@ -36,14 +36,7 @@ impl Diagnostic {
     }
 
     fn new(code: &'static str, message: String, severity: Severity) -> Self {
-        Diagnostic {
-            code,
-            message,
-            help: None,
-            severity,
-            labels: Vec::new(),
-            source: None,
-        }
+        Diagnostic { code, message, help: None, severity, labels: Vec::new(), source: None }
     }
 
     /// Sets the help text: how to fix the problem.
@@ -54,11 +47,7 @@ impl Diagnostic {
 
     /// Adds a label at `span`; the first label added is the primary one. A missing span adds nothing,
     /// so callers can pass the span of a value that has a default and is not in the file.
-    pub(crate) fn with_label(
-        mut self,
-        span: Option<Range<usize>>,
-        text: impl Into<String>,
-    ) -> Self {
+    pub(crate) fn with_label(mut self, span: Option<Range<usize>>, text: impl Into<String>) -> Self {
         let Some(span) = span else {
             return self;
         };
@@ -94,19 +83,13 @@ impl Diagnostic {
 
     /// Returns the byte range of the offending text in the environment file, if the problem has one.
     pub fn span(&self) -> Option<Range<usize>> {
-        let primary = self
-            .labels
-            .iter()
-            .find(|label| label.primary())
-            .or(self.labels.first())?;
+        let primary = self.labels.iter().find(|label| label.primary()).or(self.labels.first())?;
         Some(primary.offset()..primary.offset() + primary.len())
     }
 
     /// Returns every labelled byte range with its label text, primary first.
     pub fn labels(&self) -> impl Iterator<Item = (Range<usize>, Option<&str>)> {
-        self.labels
-            .iter()
-            .map(|label| (label.offset()..label.offset() + label.len(), label.label()))
+        self.labels.iter().map(|label| (label.offset()..label.offset() + label.len(), label.label()))
     }
 
     /// Returns whether this is an error or a warning.
@@ -151,9 +134,7 @@ impl miette::Diagnostic for Diagnostic {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|help| Box::new(help) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|help| Box::new(help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -181,10 +162,7 @@ impl Diagnostics {
     /// Collects `entries` for the file at `path`, sorted by position; entries without a span come first.
     pub(crate) fn new(path: &Path, mut entries: Vec<Diagnostic>) -> Self {
         entries.sort_by_key(|entry| entry.span().map_or(0, |span| span.start));
-        Diagnostics {
-            path: path.to_path_buf(),
-            entries,
-        }
+        Diagnostics { path: path.to_path_buf(), entries }
     }
 
     /// Returns the path of the environment file these diagnostics are about.
@@ -218,10 +196,7 @@ impl Diagnostics {
     }
 
     fn count(&self, severity: Severity) -> usize {
-        self.entries
-            .iter()
-            .filter(|entry| entry.severity == severity)
-            .count()
+        self.entries.iter().filter(|entry| entry.severity == severity).count()
     }
 }
 
@@ -238,12 +213,7 @@ impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self.count(Severity::Error);
         let warnings = self.count(Severity::Warning);
-        write!(
-            f,
-            "invalid environment file {}: {}",
-            self.path.display(),
-            plural(errors, "error")
-        )?;
+        write!(f, "invalid environment file {}: {}", self.path.display(), plural(errors, "error"))?;
         if warnings > 0 {
             write!(f, ", {}", plural(warnings, "warning"))?;
         }
@@ -259,19 +229,11 @@ impl miette::Diagnostic for Diagnostics {
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        Some(Box::new(
-            self.entries
-                .iter()
-                .map(|entry| entry as &dyn miette::Diagnostic),
-        ))
+        Some(Box::new(self.entries.iter().map(|entry| entry as &dyn miette::Diagnostic)))
     }
 }
 
 /// Formats a count with its noun, e.g. `1 error`, `3 errors`.
 fn plural(count: usize, noun: &str) -> String {
-    if count == 1 {
-        format!("{count} {noun}")
-    } else {
-        format!("{count} {noun}s")
-    }
+    if count == 1 { format!("{count} {noun}") } else { format!("{count} {noun}s") }
 }

@@ -24,8 +24,8 @@ pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{MAX_FILE_BYTES, load};
 pub use miette::Severity;
 pub use model::{
-    Autoscaling, Aws, Cluster, DEFAULT_CLUSTER_NETWORK, DEFAULT_SERVICE_NETWORK, Environment,
-    OnPrem, OnPremRoute, Pool, RootVolume, SubnetRouter, Taint,
+    Autoscaling, Aws, Cluster, DEFAULT_CLUSTER_NETWORK, DEFAULT_SERVICE_NETWORK, Environment, OnPrem, OnPremRoute,
+    Pool, RootVolume, SubnetRouter, Taint,
 };
 pub use schema::schema_json;
 pub use secret::PullSecret;

@@ -35,8 +35,7 @@ pub fn load(path: &Path) -> Result<Checked, Diagnostics> {
 
     let bytes = read_file(path).map_err(|diagnostic| fail(vec![diagnostic]))?;
     let text = String::from_utf8(bytes).map_err(|error| fail(vec![not_utf8(path, &error)]))?;
-    let source: SourceFile =
-        Arc::new(NamedSource::new(path.display().to_string(), text.clone()).with_language("toml"));
+    let source: SourceFile = Arc::new(NamedSource::new(path.display().to_string(), text.clone()).with_language("toml"));
 
     let document = parse(&text, &source).map_err(|diagnostic| fail(vec![diagnostic]))?;
     let spans = SpanIndex::build(&text, document.get_ref());
@@ -85,9 +84,8 @@ fn read_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
             "environment file {} is {size} bytes, more than the limit of {MAX_FILE_BYTES} bytes (1 MiB)",
             path.display()
         );
-        Diagnostic::error(codes::FILE_TOO_LARGE, message).with_help(
-            "an environment file is a few KiB of TOML; check that the path names the right file",
-        )
+        Diagnostic::error(codes::FILE_TOO_LARGE, message)
+            .with_help("an environment file is a few KiB of TOML; check that the path names the right file")
     };
 
     let metadata = std::fs::metadata(path).map_err(unreadable)?;
@@ -112,31 +110,21 @@ fn read_file(path: &Path) -> Result<Vec<u8>, Diagnostic> {
 
 fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
     let offset = error.utf8_error().valid_up_to();
-    let message = format!(
-        "environment file {} is not UTF-8: invalid byte at offset {offset}",
-        path.display()
-    );
-    Diagnostic::error(codes::NOT_UTF8, message)
-        .with_help("TOML files must be UTF-8; save the file with UTF-8 encoding")
+    let message = format!("environment file {} is not UTF-8: invalid byte at offset {offset}", path.display());
+    Diagnostic::error(codes::NOT_UTF8, message).with_help("TOML files must be UTF-8; save the file with UTF-8 encoding")
 }
 
 /// Parses the TOML document, reporting the first syntax error by position.
 fn parse<'i>(text: &'i str, source: &SourceFile) -> Result<toml::Spanned<DeTable<'i>>, Diagnostic> {
     let (document, errors) = DeTable::parse_recoverable(text);
     // The parser recovers and reports follow-on errors too; the earliest one is the real cause.
-    let Some(first) = errors
-        .iter()
-        .min_by_key(|error| error.span().map_or(usize::MAX, |span| span.start))
-    else {
+    let Some(first) = errors.iter().min_by_key(|error| error.span().map_or(usize::MAX, |span| span.start)) else {
         return Ok(document);
     };
-    let diagnostic = Diagnostic::error(
-        codes::TOML_SYNTAX,
-        format!("invalid TOML: {}", first.message()),
-    )
-    .with_label(first.span(), "here")
-    .with_help("fix the TOML syntax at the marked position")
-    .with_source(source);
+    let diagnostic = Diagnostic::error(codes::TOML_SYNTAX, format!("invalid TOML: {}", first.message()))
+        .with_label(first.span(), "here")
+        .with_help("fix the TOML syntax at the marked position")
+        .with_source(source);
     Err(diagnostic)
 }
 
@@ -152,10 +140,8 @@ fn deserialize(
         unknown.push(unknown_keys::key_path(&path));
     });
 
-    let mut found: Vec<Diagnostic> = unknown
-        .iter()
-        .map(|path| unknown_keys::unknown_key(path, spans).with_source(source))
-        .collect();
+    let mut found: Vec<Diagnostic> =
+        unknown.iter().map(|path| unknown_keys::unknown_key(path, spans).with_source(source)).collect();
     match result {
         Ok(environment) => (Some(environment), found),
         Err(error) => {
@@ -190,30 +176,18 @@ mod tests {
     #[test]
     fn base_dir_of_bare_name_is_current_folder() {
         assert_eq!(base_dir(Path::new("env.toml")), PathBuf::from("."));
-        assert_eq!(
-            base_dir(Path::new("examples/env.toml")),
-            PathBuf::from("examples")
-        );
+        assert_eq!(base_dir(Path::new("examples/env.toml")), PathBuf::from("examples"));
     }
 
     #[test]
     fn sha256_hex_matches_known_digest() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]
     fn key_path_display_quotes_dotted_keys() {
         let path = KeyPath::of(&["pools", "gpu", "labels"]).key("nvidia.com/gpu.present");
-        assert_eq!(
-            path.to_string(),
-            "pools.gpu.labels.\"nvidia.com/gpu.present\""
-        );
-        assert_eq!(
-            KeyPath::of(&["aws", "zones"]).index(2).to_string(),
-            "aws.zones[2]"
-        );
+        assert_eq!(path.to_string(), "pools.gpu.labels.\"nvidia.com/gpu.present\"");
+        assert_eq!(KeyPath::of(&["aws", "zones"]).index(2).to_string(), "aws.zones[2]");
     }
 }

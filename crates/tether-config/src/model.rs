@@ -194,19 +194,14 @@ pub struct RootVolume {
 
 impl Default for RootVolume {
     fn default() -> Self {
-        RootVolume {
-            size_gib: default_root_volume_size(),
-            volume_type: default_root_volume_type(),
-        }
+        RootVolume { size_gib: default_root_volume_size(), volume_type: default_root_volume_type() }
     }
 }
 
 impl Pool {
     /// Returns the pool's release image: its own override, or else the cluster's.
     pub fn release_image_or<'a>(&'a self, cluster: &'a Cluster) -> &'a str {
-        self.release_image
-            .as_deref()
-            .unwrap_or(&cluster.release_image)
+        self.release_image.as_deref().unwrap_or(&cluster.release_image)
     }
 }
 

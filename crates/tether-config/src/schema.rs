@@ -11,8 +11,7 @@ use crate::model::Environment;
 ///
 /// `schemas/environment.schema.json` in the repository is this output.
 pub fn schema_json() -> String {
-    let mut text = serde_json::to_string_pretty(schema_value())
-        .expect("a serde_json::Value always serializes"); // unwrap: a Value has only string keys
+    let mut text = serde_json::to_string_pretty(schema_value()).expect("a serde_json::Value always serializes"); // unwrap: a Value has only string keys
     text.push('\n');
     text
 }
@@ -83,8 +82,7 @@ fn remove_null(schema: &mut Value) {
 /// describe that table (e.g. a free-form map such as a pool's `labels`).
 pub(crate) fn allowed_keys(path: &crate::spans::KeyPath) -> Vec<String> {
     let root = schema_value();
-    let Some(table) = descend(root, root, path.segments()).and_then(|schema| resolve(root, schema))
-    else {
+    let Some(table) = descend(root, root, path.segments()).and_then(|schema| resolve(root, schema)) else {
         return Vec::new();
     };
     let mut keys: Vec<String> = table
@@ -99,11 +97,7 @@ pub(crate) fn allowed_keys(path: &crate::spans::KeyPath) -> Vec<String> {
 /// Follows `segments` from `schema` through properties, map values, array items and `$ref`s. The
 /// schema returned is the one at the last step, before following its own `$ref`, so that it keeps the
 /// field's description.
-fn descend<'a>(
-    root: &'a Value,
-    schema: &'a Value,
-    segments: &[crate::spans::Segment],
-) -> Option<&'a Value> {
+fn descend<'a>(root: &'a Value, schema: &'a Value, segments: &[crate::spans::Segment]) -> Option<&'a Value> {
     use crate::spans::Segment;
 
     let Some((first, rest)) = segments.split_first() else {
@@ -114,11 +108,7 @@ fn descend<'a>(
         Segment::Key(key) => schema
             .get("properties")
             .and_then(|properties| properties.get(key))
-            .or_else(|| {
-                schema
-                    .get("additionalProperties")
-                    .filter(|value| value.is_object())
-            })?,
+            .or_else(|| schema.get("additionalProperties").filter(|value| value.is_object()))?,
         Segment::Index(_) => schema.get("items")?,
     };
     descend(root, next, rest)

@@ -72,11 +72,8 @@ pub(crate) fn read_pull_secret(path: &Path) -> Result<PullSecret, PullSecretErro
     let text = String::from_utf8(bytes).map_err(|_| PullSecretError::NotUtf8)?;
 
     // The error's position is kept and its Display dropped, so no fragment of the secret can leak.
-    let json: serde_json::Value =
-        serde_json::from_str(&text).map_err(|error| PullSecretError::InvalidJson {
-            line: error.line(),
-            column: error.column(),
-        })?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|error| PullSecretError::InvalidJson { line: error.line(), column: error.column() })?;
     if !json.get("auths").is_some_and(serde_json::Value::is_object) {
         return Err(PullSecretError::NoAuths);
     }

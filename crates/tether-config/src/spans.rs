@@ -25,11 +25,7 @@ impl KeyPath {
 
     /// Returns the path of the top-level keys in `keys`, one level each.
     pub(crate) fn of(keys: &[&str]) -> Self {
-        KeyPath(
-            keys.iter()
-                .map(|key| Segment::Key((*key).to_owned()))
-                .collect(),
-        )
+        KeyPath(keys.iter().map(|key| Segment::Key((*key).to_owned())).collect())
     }
 
     /// Returns this path extended by a table key.
@@ -96,10 +92,7 @@ impl fmt::Display for KeyPath {
 }
 
 fn is_bare_key(key: &str) -> bool {
-    !key.is_empty()
-        && key
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
+    !key.is_empty() && key.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'_' || byte == b'-')
 }
 
 /// Position of one key and its value in the source text.
@@ -154,11 +147,7 @@ impl SpanIndex {
             DeValue::String(text) => unquoted_text(source, value.span(), text),
             _ => None,
         };
-        let entry = Entry {
-            key,
-            value: value.span(),
-            string_text,
-        };
+        let entry = Entry { key, value: value.span(), string_text };
         self.entries.insert(path, entry);
     }
 
@@ -166,12 +155,7 @@ impl SpanIndex {
     /// the quotes, so a label underlines exactly the offending text.
     pub(crate) fn value(&self, path: &KeyPath) -> Option<Range<usize>> {
         let entry = self.entries.get(path)?;
-        Some(
-            entry
-                .string_text
-                .clone()
-                .unwrap_or_else(|| entry.value.clone()),
-        )
+        Some(entry.string_text.clone().unwrap_or_else(|| entry.value.clone()))
     }
 
     /// Returns the span of `part`, a byte range inside the string at `path`. When the string has
@@ -179,9 +163,7 @@ impl SpanIndex {
     pub(crate) fn value_part(&self, path: &KeyPath, part: Range<usize>) -> Option<Range<usize>> {
         let entry = self.entries.get(path)?;
         match &entry.string_text {
-            Some(text) if part.end <= text.len() => {
-                Some(text.start + part.start..text.start + part.end)
-            }
+            Some(text) if part.end <= text.len() => Some(text.start + part.start..text.start + part.end),
             _ => Some(entry.value.clone()),
         }
     }

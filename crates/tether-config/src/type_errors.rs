@@ -11,28 +11,16 @@ use crate::spans::{KeyPath, SpanIndex};
 /// span identifies one.
 pub(crate) fn describe(error: &toml::de::Error, spans: &SpanIndex) -> Diagnostic {
     let span = error.span().filter(|span| !span.is_empty());
-    let path = span
-        .as_ref()
-        .and_then(|span| spans.path_of_value(span))
-        .cloned();
+    let path = span.as_ref().and_then(|span| spans.path_of_value(span)).cloned();
     let message = error.message();
 
-    if let Some(key) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.strip_suffix('`'))
-    {
+    if let Some(key) = message.strip_prefix("missing field `").and_then(|rest| rest.strip_suffix('`')) {
         return missing_key(key, &path.unwrap_or_default(), span);
     }
-    match message
-        .strip_prefix("invalid type: ")
-        .and_then(|rest| rest.split_once(", expected "))
-    {
+    match message.strip_prefix("invalid type: ").and_then(|rest| rest.split_once(", expected ")) {
         Some((found, expected)) => wrong_type(found, expected, path.as_ref(), span),
         None => {
-            let subject = path.map_or_else(
-                || "invalid value".to_owned(),
-                |path| format!("invalid value for `{path}`"),
-            );
+            let subject = path.map_or_else(|| "invalid value".to_owned(), |path| format!("invalid value for `{path}`"));
             Diagnostic::error(codes::INVALID_TYPE, format!("{subject}: {message}"))
                 .with_label(span, "invalid value")
                 .with_help("fix the value; `schemas/environment.schema.json` describes the type of every key")
@@ -42,11 +30,7 @@ pub(crate) fn describe(error: &toml::de::Error, spans: &SpanIndex) -> Diagnostic
 
 fn missing_key(key: &str, table: &KeyPath, span: Option<Range<usize>>) -> Diagnostic {
     let key_path = table.key(key);
-    let place = if table.is_root() {
-        "at the top level".to_owned()
-    } else {
-        format!("in `[{table}]`")
-    };
+    let place = if table.is_root() { "at the top level".to_owned() } else { format!("in `[{table}]`") };
     let addition = if is_table(&key_path) {
         format!("add a `[{key_path}]` table")
     } else if table.is_root() {
@@ -63,12 +47,7 @@ fn missing_key(key: &str, table: &KeyPath, span: Option<Range<usize>>) -> Diagno
         .with_help(help)
 }
 
-fn wrong_type(
-    found: &str,
-    expected: &str,
-    path: Option<&KeyPath>,
-    span: Option<Range<usize>>,
-) -> Diagnostic {
+fn wrong_type(found: &str, expected: &str, path: Option<&KeyPath>, span: Option<Range<usize>>) -> Diagnostic {
     let expected = plain_type(expected);
     let subject = path.map_or_else(|| "a value".to_owned(), |path| format!("`{path}`"));
     let message = format!("{subject} has the wrong type: expected {expected}, found {found}");
@@ -77,9 +56,7 @@ fn wrong_type(
         Some((key, description)) => format!("write {expected} here. `{key}`: {description}"),
         None => format!("write {expected} here"),
     };
-    Diagnostic::error(codes::INVALID_TYPE, message)
-        .with_label(span, format!("expected {expected}"))
-        .with_help(help)
+    Diagnostic::error(codes::INVALID_TYPE, message).with_label(span, format!("expected {expected}")).with_help(help)
 }
 
 /// Turns serde's name for the expected type into the TOML word for it.

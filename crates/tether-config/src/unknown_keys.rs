@@ -28,17 +28,9 @@ pub(crate) fn unknown_key(path: &KeyPath, spans: &SpanIndex) -> Diagnostic {
     let table = path.parent().unwrap_or_default();
     let key = path.last_key().unwrap_or_default();
     let allowed = allowed_keys(&table);
-    let place = if table.is_root() {
-        "at the top level".to_owned()
-    } else {
-        format!("in `[{table}]`")
-    };
+    let place = if table.is_root() { "at the top level".to_owned() } else { format!("in `[{table}]`") };
 
-    let listed = allowed
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let listed = allowed.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
     let help = match closest(key, &allowed) {
         Some(suggestion) => {
             format!("did you mean `{suggestion}`? The keys allowed {place} are {listed}")

@@ -188,7 +188,8 @@ async fn run_change(
 ) -> (Address, Outcome) {
     let span = tracing::debug_span!("change", resource = %change.address, action = %change.action);
     let outcome = async {
-        let provider = providers.get(&change.address.provider()).ok_or(ChangeError::NoProvider(change.address.provider()))?;
+        let provider =
+            providers.get(&change.address.provider()).ok_or(ChangeError::NoProvider(change.address.provider()))?;
         let started = Instant::now();
         let call = call_provider(provider.as_ref(), change, after?, &plan.environment);
         let applied = tokio::time::timeout(options.operation_timeout, call)
@@ -286,7 +287,8 @@ impl<'a> Walk<'a> {
                 dependents.entry(dependency.clone()).or_default().insert(address.clone());
             }
         }
-        let ready = waiting_on.iter().filter(|(_, waits)| waits.is_empty()).map(|(address, _)| address.clone()).collect();
+        let ready =
+            waiting_on.iter().filter(|(_, waits)| waits.is_empty()).map(|(address, _)| address.clone()).collect();
         Walk { changes, waiting_on, dependents, ready, known, state }
     }
 
@@ -299,8 +301,12 @@ impl<'a> Walk<'a> {
         for (address, (id, attributes)) in &self.known {
             let is_noop = !self.changes.contains_key(address);
             if let (true, Some(id)) = (is_noop, id) {
-                let depends_on = self.state.resources.get(address).map(|recorded| recorded.depends_on.clone()).unwrap_or_default();
-                self.state.resources.insert(address.clone(), StateResource { id: id.clone(), attributes: attributes.clone(), depends_on });
+                let depends_on =
+                    self.state.resources.get(address).map(|recorded| recorded.depends_on.clone()).unwrap_or_default();
+                self.state.resources.insert(
+                    address.clone(),
+                    StateResource { id: id.clone(), attributes: attributes.clone(), depends_on },
+                );
             }
         }
         self.state.serial += 1;
@@ -333,11 +339,14 @@ impl<'a> Walk<'a> {
         match applied {
             Some(applied) => {
                 self.known.insert(change.address.clone(), (Some(applied.id.clone()), applied.attributes.clone()));
-                self.state.resources.insert(change.address.clone(), StateResource {
-                    id: applied.id,
-                    attributes: applied.attributes,
-                    depends_on: change.depends_on.clone(),
-                });
+                self.state.resources.insert(
+                    change.address.clone(),
+                    StateResource {
+                        id: applied.id,
+                        attributes: applied.attributes,
+                        depends_on: change.depends_on.clone(),
+                    },
+                );
             }
             None => {
                 self.state.resources.remove(&change.address);
@@ -360,7 +369,8 @@ impl<'a> Walk<'a> {
     /// Removes every transitive dependent of a failed change from the walk and returns them.
     fn skip_dependents(&mut self, failed: &Address) -> Vec<Address> {
         let mut skipped = Vec::new();
-        let mut queue: VecDeque<Address> = self.dependents.get(failed).cloned().unwrap_or_default().into_iter().collect();
+        let mut queue: VecDeque<Address> =
+            self.dependents.get(failed).cloned().unwrap_or_default().into_iter().collect();
         while let Some(address) = queue.pop_front() {
             if self.waiting_on.remove(&address).is_some() {
                 queue.extend(self.dependents.get(&address).cloned().unwrap_or_default());

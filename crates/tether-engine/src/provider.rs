@@ -104,12 +104,18 @@ pub struct ProviderError {
 
 impl ProviderError {
     /// Creates an error that a retry will not fix.
-    pub fn permanent(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ProviderError {
+    pub fn permanent(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ProviderError {
         ProviderError { operation: operation.into(), retryable: false, source: source.into() }
     }
 
     /// Creates an error that a later attempt may get past.
-    pub fn retryable(operation: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ProviderError {
+    pub fn retryable(
+        operation: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> ProviderError {
         ProviderError { operation: operation.into(), retryable: true, source: source.into() }
     }
 }

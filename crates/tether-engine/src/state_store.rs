@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use tether_model::{State, STATE_FORMAT_VERSION};
+use tether_model::{STATE_FORMAT_VERSION, State};
 
 /// Stores tether's record of what it applied.
 #[async_trait]
@@ -48,7 +48,9 @@ pub enum StateError {
         source: serde_json::Error,
     },
     /// The file was written by a newer tether.
-    #[error("the state file {path} has format version {found}, newer than {supported} that this tether reads; upgrade tether")]
+    #[error(
+        "the state file {path} has format version {found}, newer than {supported} that this tether reads; upgrade tether"
+    )]
     NewerFormat {
         /// The state file.
         path: PathBuf,
@@ -58,7 +60,9 @@ pub enum StateError {
         supported: u32,
     },
     /// The file belongs to another environment.
-    #[error("the state file {path} belongs to environment `{found}`, not `{expected}`; pass the state file of `{expected}`")]
+    #[error(
+        "the state file {path} belongs to environment `{found}`, not `{expected}`; pass the state file of `{expected}`"
+    )]
     WrongEnvironment {
         /// The state file.
         path: PathBuf,
@@ -95,8 +99,8 @@ impl LocalStateStore {
         struct Header {
             format_version: u32,
         }
-        let header: Header = serde_json::from_slice(bytes)
-            .map_err(|source| StateError::Corrupt { path: self.path.clone(), source })?;
+        let header: Header =
+            serde_json::from_slice(bytes).map_err(|source| StateError::Corrupt { path: self.path.clone(), source })?;
         if header.format_version > STATE_FORMAT_VERSION {
             return Err(StateError::NewerFormat {
                 path: self.path.clone(),
@@ -104,8 +108,8 @@ impl LocalStateStore {
                 supported: STATE_FORMAT_VERSION,
             });
         }
-        let state: State = serde_json::from_slice(bytes)
-            .map_err(|source| StateError::Corrupt { path: self.path.clone(), source })?;
+        let state: State =
+            serde_json::from_slice(bytes).map_err(|source| StateError::Corrupt { path: self.path.clone(), source })?;
         if state.environment != environment {
             return Err(StateError::WrongEnvironment {
                 path: self.path.clone(),

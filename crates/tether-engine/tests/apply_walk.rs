@@ -5,11 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tether_engine::{
-    apply, Applied, ApplyOptions, ApplyRequest, DeleteRequest, LocalStateStore, NoProgress, ObserveScope, Provider,
-    ProviderError, Providers, StateStore as _,
+    Applied, ApplyOptions, ApplyRequest, DeleteRequest, LocalStateStore, NoProgress, ObserveScope, Provider,
+    ProviderError, Providers, StateStore as _, apply,
 };
 use tether_model::{
-    Action, Address, Attributes, ObservedResource, Plan, ProviderId, ResourceChange, State, Value, PLAN_FORMAT_VERSION,
+    Action, Address, Attributes, ObservedResource, PLAN_FORMAT_VERSION, Plan, ProviderId, ResourceChange, State, Value,
 };
 
 /// Records calls; fails creates of the addresses in `failing`.
@@ -69,7 +69,11 @@ fn plan(changes: Vec<ResourceChange>) -> Plan {
     Plan { format_version: PLAN_FORMAT_VERSION, environment: "test".to_owned(), changes, fingerprint: String::new() }
 }
 
-async fn run(plan: &Plan, provider: Arc<RecordingProvider>, parallelism: usize) -> (tether_engine::ApplyReport, State, State) {
+async fn run(
+    plan: &Plan,
+    provider: Arc<RecordingProvider>,
+    parallelism: usize,
+) -> (tether_engine::ApplyReport, State, State) {
     let dir = tempfile::tempdir().unwrap();
     let store = LocalStateStore::new(dir.path().join("state.json"));
     let providers: Providers = BTreeMap::from([(ProviderId::Aws, provider as Arc<dyn Provider>)]);
@@ -96,7 +100,8 @@ async fn creates_follow_dependencies_and_resolve_ids() {
 
 #[tokio::test]
 async fn failure_skips_dependents_only() {
-    let provider = Arc::new(RecordingProvider { failing: BTreeSet::from(["aws.thing.root".to_owned()]), ..Default::default() });
+    let provider =
+        Arc::new(RecordingProvider { failing: BTreeSet::from(["aws.thing.root".to_owned()]), ..Default::default() });
     let plan = plan(vec![
         change("root", Action::Create, &[], Attributes::new()),
         change("child", Action::Create, &["root"], reference("root")),
@@ -123,7 +128,10 @@ async fn deletes_run_in_reverse_dependency_order() {
     ]);
     let (report, state, _saved) = run(&plan, provider.clone(), 4).await;
     assert!(report.succeeded());
-    assert_eq!(*provider.calls.lock().unwrap(), ["delete aws.thing.route", "delete aws.thing.subnet", "delete aws.thing.vpc"]);
+    assert_eq!(
+        *provider.calls.lock().unwrap(),
+        ["delete aws.thing.route", "delete aws.thing.subnet", "delete aws.thing.vpc"]
+    );
     assert!(state.resources.is_empty());
 }
 

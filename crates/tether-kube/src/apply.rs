@@ -19,10 +19,15 @@ impl TetherKube {
     ///
     /// `action` is `create` or `update`. Both send the same server-side apply, which creates a
     /// missing object and takes over fields another manager set.
-    pub(crate) async fn apply(&self, request: &ApplyRequest<'_>, action: &'static str) -> Result<Applied, ProviderError> {
+    pub(crate) async fn apply(
+        &self,
+        request: &ApplyRequest<'_>,
+        action: &'static str,
+    ) -> Result<Applied, ProviderError> {
         let span = tracing::debug_span!("kube_apply", resource = %request.address, action);
         async {
-            let key = checked_key(request).map_err(|error| error.into_provider_error(format!("server-side apply of {}", request.address)))?;
+            let key = checked_key(request)
+                .map_err(|error| error.into_provider_error(format!("server-side apply of {}", request.address)))?;
             let operation = format!("server-side apply of {key}");
             let redactor = Redactor::from_attributes(request.attributes);
             self.send_apply(request, &key, &redactor).await.map_err(|error| error.into_provider_error(operation))?;
@@ -34,7 +39,12 @@ impl TetherKube {
         .await
     }
 
-    async fn send_apply(&self, request: &ApplyRequest<'_>, key: &ObjectKey, redactor: &Redactor) -> Result<(), KubeError> {
+    async fn send_apply(
+        &self,
+        request: &ApplyRequest<'_>,
+        key: &ObjectKey,
+        redactor: &Redactor,
+    ) -> Result<(), KubeError> {
         let resolved = self.discovery.resolve(&self.client, &key.kind).await?;
         resolved.check_scope(request.address, key)?;
         let body = Value::Map(request.attributes.clone())
@@ -83,7 +93,10 @@ mod tests {
     fn namespace_attributes(name: &str) -> Attributes {
         let metadata = Value::map([
             ("name", Value::from(name)),
-            ("labels", Value::map([(MANAGED_BY_LABEL, Value::from("tether")), (ENVIRONMENT_LABEL, Value::from("ai-dev"))])),
+            (
+                "labels",
+                Value::map([(MANAGED_BY_LABEL, Value::from("tether")), (ENVIRONMENT_LABEL, Value::from("ai-dev"))]),
+            ),
             ("annotations", Value::map([(ADDRESS_ANNOTATION, Value::from("cluster.namespace.hcp-ai"))])),
         ]);
         Attributes::from([

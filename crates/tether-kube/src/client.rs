@@ -34,7 +34,11 @@ impl Default for ClientTimeouts {
     /// 10 s to connect and 30 s to read or write. These are chosen defaults, not measured ones:
     /// every call tether makes is a short list, get, apply or delete.
     fn default() -> ClientTimeouts {
-        ClientTimeouts { connect: Duration::from_secs(10), read: Duration::from_secs(30), write: Duration::from_secs(30) }
+        ClientTimeouts {
+            connect: Duration::from_secs(10),
+            read: Duration::from_secs(30),
+            write: Duration::from_secs(30),
+        }
     }
 }
 
@@ -112,7 +116,10 @@ impl TetherKube {
     ///
     /// # Errors
     /// As [`TetherKube::connect`].
-    pub async fn connect_with_timeouts(options: &KubeOptions, timeouts: ClientTimeouts) -> Result<TetherKube, ConnectError> {
+    pub async fn connect_with_timeouts(
+        options: &KubeOptions,
+        timeouts: ClientTimeouts,
+    ) -> Result<TetherKube, ConnectError> {
         let mut config = load_config(options).await?;
         config.connect_timeout = Some(timeouts.connect);
         config.read_timeout = Some(timeouts.read);
@@ -123,7 +130,8 @@ impl TetherKube {
         config.default_retry = false;
 
         let cluster_url = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|source| ConnectError::Client { cluster_url: cluster_url.clone(), source })?;
+        let client = Client::try_from(config)
+            .map_err(|source| ConnectError::Client { cluster_url: cluster_url.clone(), source })?;
         tracing::debug!(%cluster_url, "Kubernetes client created");
         Ok(TetherKube::from_client(client, cluster_url))
     }

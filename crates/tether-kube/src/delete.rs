@@ -45,9 +45,7 @@ impl TetherKube {
         drop(live);
 
         let params = DeleteParams::background().preconditions(Preconditions { uid, resource_version: None });
-        let http = kube::core::Request::new(path)
-            .delete(&key.name, &params)
-            .map_err(KubeError::build_request)?;
+        let http = kube::core::Request::new(path).delete(&key.name, &params).map_err(KubeError::build_request)?;
         tracing::trace!(uri = %http.uri(), "delete request");
         match self.client.request_text(http).await.map_err(|error| KubeError::from_kube(error, &redactor)) {
             Err(error) if error.is_not_found() => tracing::debug!(id = %key.id(), "deleted by someone else"),
@@ -59,10 +57,13 @@ impl TetherKube {
 
     /// Reads one object, or `None` when it does not exist. kube does not decode the body, because it
     /// logs a body it fails to decode.
-    async fn get_object(&self, path: &str, name: &str, redactor: &Redactor) -> Result<Option<serde_json::Value>, KubeError> {
-        let http = kube::core::Request::new(path)
-            .get(name, &GetParams::default())
-            .map_err(KubeError::build_request)?;
+    async fn get_object(
+        &self,
+        path: &str,
+        name: &str,
+        redactor: &Redactor,
+    ) -> Result<Option<serde_json::Value>, KubeError> {
+        let http = kube::core::Request::new(path).get(name, &GetParams::default()).map_err(KubeError::build_request)?;
         tracing::trace!(uri = %http.uri(), "get request");
         let text = match self.client.request_text(http).await.map_err(|error| KubeError::from_kube(error, redactor)) {
             Ok(text) => text,

@@ -96,17 +96,23 @@ fn missing_kind_hint(kind: &KindRef) -> String {
     let crd = match (kind.group(), kind.kind.as_str()) {
         ("hypershift.openshift.io", "HostedCluster") => Some("hostedclusters.hypershift.openshift.io"),
         ("hypershift.openshift.io", "NodePool") => Some("nodepools.hypershift.openshift.io"),
-        ("machineconfiguration.openshift.io", "MachineConfig") => Some("machineconfigs.machineconfiguration.openshift.io"),
+        ("machineconfiguration.openshift.io", "MachineConfig") => {
+            Some("machineconfigs.machineconfiguration.openshift.io")
+        }
         _ => None,
     };
     let installer = match kind.group() {
         "hypershift.openshift.io" => Some("install the HyperShift operator on the management cluster"),
-        "machineconfiguration.openshift.io" => Some("the management cluster must run the OpenShift Machine Config Operator"),
+        "machineconfiguration.openshift.io" => {
+            Some("the management cluster must run the OpenShift Machine Config Operator")
+        }
         _ => None,
     };
     match (crd, installer) {
         (Some(crd), Some(installer)) => format!("the CustomResourceDefinition {crd} is not installed; {installer}"),
-        (None, Some(installer)) => format!("no CustomResourceDefinition in {} defines it; {installer}", kind.api_version),
+        (None, Some(installer)) => {
+            format!("no CustomResourceDefinition in {} defines it; {installer}", kind.api_version)
+        }
         _ if kind.group().is_empty() => format!("the core API {} has no kind {}", kind.api_version, kind.kind),
         _ => format!("no CustomResourceDefinition in {} defines it; install the one that does", kind.api_version),
     }
@@ -143,8 +149,10 @@ mod tests {
 
     #[test]
     fn missing_group_version_is_not_served() {
-        let status = kube::core::Status::failure("the server could not find the requested resource", "NotFound").with_code(404);
-        let error = not_served_or(kube::Error::Api(status.boxed()), &kind("hypershift.openshift.io/v1beta1", "NodePool"));
+        let status =
+            kube::core::Status::failure("the server could not find the requested resource", "NotFound").with_code(404);
+        let error =
+            not_served_or(kube::Error::Api(status.boxed()), &kind("hypershift.openshift.io/v1beta1", "NodePool"));
         assert!(matches!(error, KubeError::KindNotServed { .. }), "{error}");
         assert!(error.to_string().contains("nodepools.hypershift.openshift.io"), "{error}");
     }

@@ -68,7 +68,9 @@ pub enum KubeError {
     },
 
     /// Two objects carry the same `tether.dev/address` annotation.
-    #[error("objects {first} and {second} both carry the annotation tether.dev/address={address}; remove it from the one tether does not manage")]
+    #[error(
+        "objects {first} and {second} both carry the annotation tether.dev/address={address}; remove it from the one tether does not manage"
+    )]
     DuplicateAddress {
         /// The address both claim.
         address: Address,
@@ -79,7 +81,9 @@ pub enum KubeError {
     },
 
     /// A delete found an object without tether's labels for this environment.
-    #[error("{object} lacks the labels app.kubernetes.io/managed-by=tether and tether.dev/environment={environment}, so tether does not delete it")]
+    #[error(
+        "{object} lacks the labels app.kubernetes.io/managed-by=tether and tether.dev/environment={environment}, so tether does not delete it"
+    )]
     NotManaged {
         /// The object's kind and id.
         object: String,
@@ -150,13 +154,16 @@ mod tests {
 
     #[test]
     fn api_error_display_has_code_reason_message() {
-        let error = KubeError::from_kube(api_error(409, "Conflict", "Apply failed with 1 conflict"), &Redactor::default());
+        let error =
+            KubeError::from_kube(api_error(409, "Conflict", "Apply failed with 1 conflict"), &Redactor::default());
         assert_eq!(error.to_string(), "the API server returned 409 Conflict: Apply failed with 1 conflict");
     }
 
     #[test]
     fn retryable_codes() {
-        for (code, retryable) in [(429, true), (500, true), (503, true), (504, true), (404, false), (409, false), (422, false)] {
+        for (code, retryable) in
+            [(429, true), (500, true), (503, true), (504, true), (404, false), (409, false), (422, false)]
+        {
             let error = KubeError::from_kube(api_error(code, "", "x"), &Redactor::default());
             assert_eq!(error.is_retryable(), retryable, "code {code}");
         }

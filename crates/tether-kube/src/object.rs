@@ -8,13 +8,13 @@ use tether_model::{Address, Attributes, Value};
 use crate::error::KubeError;
 
 /// The label that marks an object as managed by tether.
-pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+pub const MANAGED_BY_LABEL: &str = tether_model::marks::MANAGED_BY_LABEL;
 /// The value of [`MANAGED_BY_LABEL`] on tether's objects.
-pub const MANAGED_BY_VALUE: &str = "tether";
+pub const MANAGED_BY_VALUE: &str = tether_model::marks::MANAGED_BY_VALUE;
 /// The label that names the environment an object belongs to.
-pub const ENVIRONMENT_LABEL: &str = "tether.dev/environment";
+pub const ENVIRONMENT_LABEL: &str = tether_model::marks::ENVIRONMENT;
 /// The annotation that contains an object's tether address, e.g. `cluster.node_pool.gpu`.
-pub const ADDRESS_ANNOTATION: &str = "tether.dev/address";
+pub const ADDRESS_ANNOTATION: &str = tether_model::marks::ADDRESS;
 
 /// A kind at one API version, e.g. `NodePool` in `hypershift.openshift.io/v1beta1`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -116,8 +116,8 @@ pub(crate) fn ownership_selector(environment: &str) -> Result<String, String> {
 /// ending with a letter or digit.
 fn check_label_value(value: &str) -> Result<(), String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    let edges_ok = value.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && value.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let edges_ok =
+        value.starts_with(|c: char| c.is_ascii_alphanumeric()) && value.ends_with(|c: char| c.is_ascii_alphanumeric());
     if value.len() > 63 || !value.chars().all(allowed) || !edges_ok {
         return Err(format!(
             "the environment name `{value}` is not a valid Kubernetes label value: use at most 63 letters, digits, `.`, `_` or `-`, starting and ending with a letter or digit"
@@ -128,7 +128,11 @@ fn check_label_value(value: &str) -> Result<(), String> {
 
 /// Checks that desired attributes carry tether's labels for `environment` and the annotation
 /// `tether.dev/address=<address>`, so that observation finds the object again.
-pub(crate) fn check_ownership_marks(address: &Address, attributes: &Attributes, environment: &str) -> Result<(), KubeError> {
+pub(crate) fn check_ownership_marks(
+    address: &Address,
+    attributes: &Attributes,
+    environment: &str,
+) -> Result<(), KubeError> {
     let metadata = attributes.get("metadata");
     let expected = [
         (["labels", MANAGED_BY_LABEL], MANAGED_BY_VALUE.to_owned()),
@@ -156,7 +160,10 @@ pub(crate) fn has_ownership_labels(object: &serde_json::Value, environment: &str
 fn required_string<'a>(address: &Address, value: Option<&'a Value>, path: &str) -> Result<&'a str, KubeError> {
     match value.and_then(Value::as_str) {
         Some(text) if !text.is_empty() => Ok(text),
-        _ => Err(KubeError::InvalidObject { address: address.clone(), problem: format!("{path} must be a non-empty string") }),
+        _ => Err(KubeError::InvalidObject {
+            address: address.clone(),
+            problem: format!("{path} must be a non-empty string"),
+        }),
     }
 }
 
@@ -236,7 +243,10 @@ mod tests {
 
         let metadata = Value::map([
             ("name", Value::from("gpu")),
-            ("labels", Value::map([(MANAGED_BY_LABEL, Value::from("tether")), (ENVIRONMENT_LABEL, Value::from("ai-dev"))])),
+            (
+                "labels",
+                Value::map([(MANAGED_BY_LABEL, Value::from("tether")), (ENVIRONMENT_LABEL, Value::from("ai-dev"))]),
+            ),
             ("annotations", Value::map([(ADDRESS_ANNOTATION, Value::from("cluster.node_pool.gpu"))])),
         ]);
         attributes.insert("metadata".to_owned(), metadata);

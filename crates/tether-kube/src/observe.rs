@@ -34,19 +34,19 @@ impl TetherKube {
     /// label selector, and returns the objects sorted by address.
     pub(crate) async fn observe_owned(&self, scope: &ObserveScope<'_>) -> Result<Vec<ObservedResource>, ProviderError> {
         const OPERATION: &str = "observe of the management cluster";
-        let selector = ownership_selector(scope.environment).map_err(|problem| ProviderError::permanent(OPERATION, problem))?;
+        let selector =
+            ownership_selector(scope.environment).map_err(|problem| ProviderError::permanent(OPERATION, problem))?;
         let kinds = kinds_to_observe(scope).map_err(|error| error.into_provider_error(OPERATION))?;
         tracing::debug!(kinds = kinds.len(), "observing the management cluster");
 
         // The futures are built before the stream, because a closure inside the stream makes the
         // future too general for `async_trait`'s `Send` bound.
         let requests: Vec<_> = kinds.iter().map(|kind| self.list_kind(kind, &selector)).collect();
-        let lists: Vec<Vec<Found>> = futures::stream::iter(requests)
-            .buffer_unordered(CONCURRENT_LISTS)
-            .try_collect()
-            .await?;
+        let lists: Vec<Vec<Found>> =
+            futures::stream::iter(requests).buffer_unordered(CONCURRENT_LISTS).try_collect().await?;
 
-        let observed = merge_by_address(lists.into_iter().flatten()).map_err(|error| error.into_provider_error(OPERATION))?;
+        let observed =
+            merge_by_address(lists.into_iter().flatten()).map_err(|error| error.into_provider_error(OPERATION))?;
         tracing::debug!(resources = observed.len(), "management cluster observed");
         Ok(observed)
     }
@@ -54,9 +54,16 @@ impl TetherKube {
     async fn list_kind(&self, kind: &KindRef, selector: &str) -> Result<Vec<Found>, ProviderError> {
         let span = tracing::debug_span!("kube_list", resource = %kind, action = "observe");
         async {
-            let resolved = self.discovery.resolve(&self.client, kind).await.map_err(|error| error.into_provider_error(format!("discovery of {kind}")))?;
+            let resolved = self
+                .discovery
+                .resolve(&self.client, kind)
+                .await
+                .map_err(|error| error.into_provider_error(format!("discovery of {kind}")))?;
             let operation = format!("list of {kind}");
-            let items = self.list_items(&resolved.resource, selector).await.map_err(|error| error.into_provider_error(&operation))?;
+            let items = self
+                .list_items(&resolved.resource, selector)
+                .await
+                .map_err(|error| error.into_provider_error(&operation))?;
             tracing::debug!(items = items.len(), "listed");
             Ok(items.into_iter().filter_map(|item| to_observed(item, kind)).collect())
         }
@@ -66,13 +73,21 @@ impl TetherKube {
 
     /// Lists across all namespaces. The body is parsed here, not by kube, because kube logs a
     /// body it fails to decode and a Secret list contains Secret data.
-    async fn list_items(&self, resource: &kube::api::ApiResource, selector: &str) -> Result<Vec<serde_json::Value>, KubeError> {
+    async fn list_items(
+        &self,
+        resource: &kube::api::ApiResource,
+        selector: &str,
+    ) -> Result<Vec<serde_json::Value>, KubeError> {
         let request = kube::core::Request::new(DynamicObject::url_path(resource, None))
             .list(&ListParams::default().labels(selector))
             .map_err(KubeError::build_request)?;
         tracing::trace!(uri = %request.uri(), "list request");
 
-        let text = self.client.request_text(request).await.map_err(|error| KubeError::from_kube(error, &Redactor::default()))?;
+        let text = self
+            .client
+            .request_text(request)
+            .await
+            .map_err(|error| KubeError::from_kube(error, &Redactor::default()))?;
         let mut list: serde_json::Value = serde_json::from_str(&text).map_err(|error| KubeError::decode(&error))?;
         tracing::trace!(bytes = text.len(), "list response");
 
@@ -192,7 +207,8 @@ mod tests {
 
     #[test]
     fn observed_object_drops_server_metadata() {
-        let (address, id, attributes) = observe_one(listed_node_pool(), &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
+        let (address, id, attributes) =
+            observe_one(listed_node_pool(), &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
         assert_eq!(address, Address::cluster("node_pool", "gpu"));
         assert_eq!(id, "hcp-ai/gpu");
         let metadata = attributes["metadata"].as_map().unwrap();
@@ -203,7 +219,8 @@ mod tests {
 
     #[test]
     fn observed_object_keeps_status_and_sets_kind() {
-        let (_, _, attributes) = observe_one(listed_node_pool(), &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
+        let (_, _, attributes) =
+            observe_one(listed_node_pool(), &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
         assert_eq!(attributes["status"].get_path(&["replicas"]), Some(&Value::Int(1)));
         assert_eq!(attributes["kind"], Value::from("NodePool"));
         assert_eq!(attributes["apiVersion"], Value::from("hypershift.openshift.io/v1beta1"));
@@ -219,7 +236,9 @@ mod tests {
     #[test]
     fn object_without_valid_annotation_is_skipped() {
         let node_pool = kind("hypershift.openshift.io/v1beta1", "NodePool");
-        for annotations in [json!({}), json!({"tether.dev/address": "not an address"}), json!({"tether.dev/address": "aws.vpc.main"})] {
+        for annotations in
+            [json!({}), json!({"tether.dev/address": "not an address"}), json!({"tether.dev/address": "aws.vpc.main"})]
+        {
             let object = json!({"metadata": {"name": "x", "namespace": "y", "annotations": annotations}});
             assert!(observe_one(object, &node_pool).is_none(), "{annotations}");
         }
@@ -253,7 +272,10 @@ mod tests {
 
     #[test]
     fn kinds_come_from_desired_and_state() {
-        let secret = Attributes::from([("apiVersion".to_owned(), Value::from("v1")), ("kind".to_owned(), Value::from("Secret"))]);
+        let secret = Attributes::from([
+            ("apiVersion".to_owned(), Value::from("v1")),
+            ("kind".to_owned(), Value::from("Secret")),
+        ]);
         let desired = [Resource::new(Address::cluster("secret", "pull-secret"), secret.clone())];
         let mut state = State::empty("ai-dev");
         let machine_config = Attributes::from([

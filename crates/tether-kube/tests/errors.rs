@@ -169,7 +169,10 @@ async fn unserved_hypershift_names_missing_crd() {
     assert_eq!(error.operation, "discovery of HostedCluster (hypershift.openshift.io/v1beta1)");
     let chain = error_chain(&error);
     assert!(chain.contains("does not serve HostedCluster (hypershift.openshift.io/v1beta1)"), "{chain}");
-    assert!(chain.contains("the CustomResourceDefinition hostedclusters.hypershift.openshift.io is not installed"), "{chain}");
+    assert!(
+        chain.contains("the CustomResourceDefinition hostedclusters.hypershift.openshift.io is not installed"),
+        "{chain}"
+    );
     assert!(chain.contains("install the HyperShift operator"), "{chain}");
 }
 

@@ -72,13 +72,27 @@ async fn kubectl_sees_applied_fields_and_labels() {
     let output = kubectl(
         &harness,
         cache.path(),
-        &["get", "nodepools", "-n", NAMESPACE, "-l", "tether.dev/environment=ai-dev", "-o", "jsonpath={.items[*].spec.autoScaling.max}"],
+        &[
+            "get",
+            "nodepools",
+            "-n",
+            NAMESPACE,
+            "-l",
+            "tether.dev/environment=ai-dev",
+            "-o",
+            "jsonpath={.items[*].spec.autoScaling.max}",
+        ],
     )
     .await;
     let mut maxima: Vec<&str> = output.split_whitespace().collect();
     maxima.sort_unstable();
     assert_eq!(maxima, ["2", "4"]);
 
-    let routes = kubectl(&harness, cache.path(), &["get", "machineconfig", "99-master-onprem-routes", "-o", "jsonpath={.spec.config.storage.files[0].mode}"]).await;
+    let routes = kubectl(
+        &harness,
+        cache.path(),
+        &["get", "machineconfig", "99-master-onprem-routes", "-o", "jsonpath={.spec.config.storage.files[0].mode}"],
+    )
+    .await;
     assert_eq!(routes, "493");
 }

@@ -70,7 +70,8 @@ async fn observed_ids_are_namespace_and_name() {
     harness.create_all(ENVIRONMENT, &desired).await;
 
     let observed = by_address(harness.observe(ENVIRONMENT, &desired).await.unwrap());
-    let ids: BTreeMap<String, String> = observed.iter().map(|(address, resource)| (address.to_string(), resource.id.clone())).collect();
+    let ids: BTreeMap<String, String> =
+        observed.iter().map(|(address, resource)| (address.to_string(), resource.id.clone())).collect();
 
     assert_eq!(ids["cluster.namespace.hcp-ai"], "hcp-ai");
     assert_eq!(ids["cluster.secret.pull-secret"], "hcp-ai/ai-pull-secret");
@@ -160,7 +161,8 @@ async fn repeated_apply_keeps_resource_version() {
     let desired = [common::namespace(ENVIRONMENT), common::hosted_cluster(ENVIRONMENT)];
     harness.create_all(ENVIRONMENT, &desired).await;
     let version = |harness: &Harness| {
-        let stored = harness.server.get("hypershift.openshift.io/v1beta1", "HostedCluster", Some(NAMESPACE), "ai").unwrap();
+        let stored =
+            harness.server.get("hypershift.openshift.io/v1beta1", "HostedCluster", Some(NAMESPACE), "ai").unwrap();
         stored["metadata"]["resourceVersion"].clone()
     };
     let before = version(&harness);
@@ -251,7 +253,11 @@ async fn object_being_deleted_is_observed() {
 #[tokio::test]
 async fn status_is_observed() {
     let harness = Harness::start().await;
-    let desired = [common::namespace(ENVIRONMENT), common::hosted_cluster(ENVIRONMENT), common::node_pool(ENVIRONMENT, "gpu", "g6.xlarge", 2)];
+    let desired = [
+        common::namespace(ENVIRONMENT),
+        common::hosted_cluster(ENVIRONMENT),
+        common::node_pool(ENVIRONMENT, "gpu", "g6.xlarge", 2),
+    ];
     harness.create_all(ENVIRONMENT, &desired).await;
     harness.server.mark_hosted_cluster_available(NAMESPACE, "ai").unwrap();
     harness.server.set_node_pool_replicas(NAMESPACE, "ai-gpu", 2).unwrap();
@@ -304,7 +310,9 @@ async fn observe_lists_each_kind_once() {
     let requests = harness.server.requests();
     let lists: Vec<&str> = requests[before..]
         .iter()
-        .filter(|request| request.method == "GET" && request.query.as_deref().is_some_and(|query| query.contains("labelSelector")))
+        .filter(|request| {
+            request.method == "GET" && request.query.as_deref().is_some_and(|query| query.contains("labelSelector"))
+        })
         .map(|request| request.path.as_str())
         .collect();
     let mut sorted = lists.clone();

@@ -4,13 +4,14 @@
 //! deterministic.
 
 mod address;
+pub mod marks;
 mod plan;
 mod resource;
 mod state;
 mod value;
 
 pub use address::{Address, AddressError, ProviderId};
-pub use plan::{Action, ActionReason, AttributeChange, Plan, PlanSummary, ResourceChange, PLAN_FORMAT_VERSION};
+pub use plan::{Action, ActionReason, AttributeChange, PLAN_FORMAT_VERSION, Plan, PlanSummary, ResourceChange};
 pub use resource::{Attributes, ObservedResource, Resource};
-pub use state::{State, StateResource, STATE_FORMAT_VERSION};
+pub use state::{STATE_FORMAT_VERSION, State, StateResource};
 pub use value::{Reference, Sensitive, UnresolvedValue, Value};

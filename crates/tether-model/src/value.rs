@@ -200,9 +200,9 @@ impl Value {
         match self {
             Value::Ref(reference) => resolve(reference).unwrap_or_else(|| self.clone()),
             Value::List(items) => Value::List(items.iter().map(|item| item.resolve_references(resolve)).collect()),
-            Value::Map(map) => Value::Map(
-                map.iter().map(|(key, item)| (key.clone(), item.resolve_references(resolve))).collect(),
-            ),
+            Value::Map(map) => {
+                Value::Map(map.iter().map(|(key, item)| (key.clone(), item.resolve_references(resolve))).collect())
+            }
             _ => self.clone(),
         }
     }
@@ -401,9 +401,8 @@ mod tests {
     fn resolve_replaces_known_references() {
         let vpc = Address::aws("vpc", "main");
         let value = Value::List(vec![Value::reference_to_id(&vpc), Value::from("x")]);
-        let resolved = value.resolve_references(&|reference| {
-            (reference.address == vpc).then(|| Value::from("vpc-123"))
-        });
+        let resolved =
+            value.resolve_references(&|reference| (reference.address == vpc).then(|| Value::from("vpc-123")));
         assert_eq!(resolved, Value::List(vec![Value::from("vpc-123"), Value::from("x")]));
         assert!(resolved.is_known());
     }

@@ -11,7 +11,11 @@ use tether_model::{AttributeChange, Attributes, Value};
 /// because servers add their own fields, except the maps the schema marks exact. Lists and
 /// scalars are compared whole. An unresolved reference in `desired` is always a difference,
 /// since its value is known only after apply.
-pub fn diff_attributes(schema: Option<&KindSchema>, desired: &Attributes, observed: &Attributes) -> Vec<AttributeChange> {
+pub fn diff_attributes(
+    schema: Option<&KindSchema>,
+    desired: &Attributes,
+    observed: &Attributes,
+) -> Vec<AttributeChange> {
     let mut changes = Vec::new();
     compare_maps(schema, "", desired, observed, &mut changes);
     changes
@@ -75,8 +79,10 @@ mod tests {
 
     #[test]
     fn nested_change_has_dotted_path() {
-        let desired = attributes(Value::map([("spec", Value::map([("autoScaling", Value::map([("max", Value::Int(4))]))]))]));
-        let observed = attributes(Value::map([("spec", Value::map([("autoScaling", Value::map([("max", Value::Int(2))]))]))]));
+        let desired =
+            attributes(Value::map([("spec", Value::map([("autoScaling", Value::map([("max", Value::Int(4))]))]))]));
+        let observed =
+            attributes(Value::map([("spec", Value::map([("autoScaling", Value::map([("max", Value::Int(2))]))]))]));
         let changes = diff_attributes(None, &desired, &observed);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].path, "spec.autoScaling.max");
@@ -88,7 +94,10 @@ mod tests {
     fn exact_map_reports_extra_keys() {
         let schema = tether_catalog::kind_schema(&Address::aws("vpc", "main"));
         let desired = attributes(Value::map([("tags", Value::map([("Name", Value::from("ai-vpc"))]))]));
-        let observed = attributes(Value::map([("tags", Value::map([("Name", Value::from("ai-vpc")), ("team", Value::from("x"))]))]));
+        let observed = attributes(Value::map([(
+            "tags",
+            Value::map([("Name", Value::from("ai-vpc")), ("team", Value::from("x"))]),
+        )]));
         let changes = diff_attributes(schema, &desired, &observed);
         assert_eq!(changes.len(), 1);
         assert_eq!(changes[0].path, "tags");
@@ -108,7 +117,10 @@ mod tests {
     fn sensitive_values_compare_by_digest() {
         let secret = Sensitive::new("c2VjcmV0");
         let desired = attributes(Value::map([("data", Value::map([("k", Value::Sensitive(secret.clone()))]))]));
-        let observed = attributes(Value::map([("data", Value::map([("k", Value::Sensitive(Sensitive::from_digest(secret.digest().to_owned())))]))]));
+        let observed = attributes(Value::map([(
+            "data",
+            Value::map([("k", Value::Sensitive(Sensitive::from_digest(secret.digest().to_owned())))]),
+        )]));
         assert!(diff_attributes(None, &desired, &observed).is_empty());
     }
 }

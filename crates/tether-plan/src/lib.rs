@@ -6,5 +6,5 @@ mod diff;
 mod planner;
 
 pub use diff::diff_attributes;
-pub use planner::{plan, PlanError, PlanInput};
+pub use planner::{PlanError, PlanInput, plan};
 pub use tether_model::Plan;

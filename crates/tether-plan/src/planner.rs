@@ -3,10 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
-use tether_catalog::{kind_schema, DesiredGraph};
+use tether_catalog::{DesiredGraph, kind_schema};
 use tether_model::{
-    Action, ActionReason, Address, Attributes, ObservedResource, Plan, Reference, Resource, ResourceChange, State, Value,
-    PLAN_FORMAT_VERSION,
+    Action, ActionReason, Address, Attributes, ObservedResource, PLAN_FORMAT_VERSION, Plan, Reference, Resource,
+    ResourceChange, State, Value,
 };
 
 use crate::diff::diff_attributes;
@@ -28,7 +28,9 @@ pub struct PlanInput<'a> {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PlanError {
     /// Two observed resources carry the same address mark.
-    #[error("`{address}` is claimed by more than one resource ({ids}); remove the `tether.dev/address` mark from all but one")]
+    #[error(
+        "`{address}` is claimed by more than one resource ({ids}); remove the `tether.dev/address` mark from all but one"
+    )]
     DuplicateObservation {
         /// The contested address.
         address: Address,

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use tether_catalog::DesiredGraph;
 use tether_model::{Action, Address, Attributes, ObservedResource, Reference, State, Value};
-use tether_plan::{plan, PlanInput};
+use tether_plan::{PlanInput, plan};
 
 fn desired() -> DesiredGraph {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ai-dev.toml");
@@ -21,7 +21,11 @@ fn observed_after_apply(desired: &DesiredGraph) -> Vec<ObservedResource> {
         .map(|resource| ObservedResource {
             address: resource.address.clone(),
             id: id(&resource.address),
-            attributes: resource.attributes.iter().map(|(key, value)| (key.clone(), value.resolve_references(&resolve))).collect(),
+            attributes: resource
+                .attributes
+                .iter()
+                .map(|(key, value)| (key.clone(), value.resolve_references(&resolve)))
+                .collect(),
         })
         .collect()
 }
@@ -46,8 +50,12 @@ fn fresh_environment_creates_everything() {
 fn applied_environment_plans_no_changes() {
     let desired = desired();
     let plan = plan_for(&desired, &observed_after_apply(&desired));
-    let changed: Vec<String> =
-        plan.changes.iter().filter(|change| change.action != Action::NoOp).map(|change| change.address.to_string()).collect();
+    let changed: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|change| change.action != Action::NoOp)
+        .map(|change| change.address.to_string())
+        .collect();
     assert!(changed.is_empty(), "{changed:?}");
     assert!(!plan.has_changes());
 }
@@ -81,7 +89,10 @@ fn changed_scaling_is_one_update() {
 fn changed_cidr_forces_replacement() {
     let desired = desired();
     let mut observed = observed_after_apply(&desired);
-    let subnet = observed.iter_mut().find(|resource| resource.address.to_string() == "aws.subnet.public-ap-southeast-2a").unwrap();
+    let subnet = observed
+        .iter_mut()
+        .find(|resource| resource.address.to_string() == "aws.subnet.public-ap-southeast-2a")
+        .unwrap();
     subnet.attributes.insert("cidr_block".to_owned(), Value::from("10.1.64.0/20"));
     let address = subnet.address.clone();
     let plan = plan_for(&desired, &observed);
@@ -113,7 +124,8 @@ fn duplicate_observation_is_an_error() {
     twin.id = "vpc-twin".to_owned();
     observed.push(twin);
     let state = State::empty("ai-dev");
-    let error = plan(&PlanInput { environment: "ai-dev", desired: &desired, observed: &observed, state: &state }).unwrap_err();
+    let error =
+        plan(&PlanInput { environment: "ai-dev", desired: &desired, observed: &observed, state: &state }).unwrap_err();
     assert!(error.to_string().contains("claimed by more than one resource"), "{error}");
 }
 

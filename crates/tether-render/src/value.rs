@@ -89,7 +89,8 @@ mod tests {
     #[test]
     fn map_keys_align_and_quote() {
         let value = Value::map([("Name", Value::from("ai-vpc")), ("kubernetes.io/cluster/ai", Value::from("owned"))]);
-        let expected = "{\n    Name                       = \"ai-vpc\"\n    \"kubernetes.io/cluster/ai\" = \"owned\"\n}";
+        let expected =
+            "{\n    Name                       = \"ai-vpc\"\n    \"kubernetes.io/cluster/ai\" = \"owned\"\n}";
         assert_eq!(render_value(&value, 0), expected);
     }
 }

@@ -202,7 +202,7 @@ impl Network {
     }
 
     /// Builds the desired routes and associations as the catalogue lowers them, with every id a
-/// reference.
+    /// reference.
     pub fn desired_untagged(&self) -> Vec<Resource> {
         let reference = |kind: &str, name: &str| Value::reference_to_id(&Address::aws(kind, name));
         let route = |name: &str, table: &str, destination: &str, target_attribute: &str, target: (&str, &str)| {

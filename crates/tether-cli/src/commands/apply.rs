@@ -2,14 +2,14 @@
 
 use std::process::ExitCode;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::{Context as _, anyhow};
 use tether_engine::ApplyOptions;
 
 use crate::args::ApplyArgs;
 use crate::confirm::confirm_apply;
 use crate::environment::Session;
 use crate::exit::Failure;
-use crate::progress::{error_chain, ProgressLines};
+use crate::progress::{ProgressLines, error_chain};
 
 pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     let session = Session::open(&args.environment).await?;
@@ -24,11 +24,19 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     }
 
     let options = ApplyOptions { parallelism: usize::from(args.parallelism), ..ApplyOptions::default() };
-    let (report, _state) = tether_engine::apply(&plan, &session.providers, &session.store, session.state.clone(), options, &ProgressLines::new())
-        .await
-        .context("cannot record progress in the state; what finished before this is recorded")?;
+    let (report, _state) = tether_engine::apply(
+        &plan,
+        &session.providers,
+        &session.store,
+        session.state.clone(),
+        options,
+        &ProgressLines::new(),
+    )
+    .await
+    .context("cannot record progress in the state; what finished before this is recorded")?;
 
-    let summary = format!("{} changed, {} failed, {} skipped", report.applied.len(), report.failed.len(), report.skipped.len());
+    let summary =
+        format!("{} changed, {} failed, {} skipped", report.applied.len(), report.failed.len(), report.skipped.len());
     if report.succeeded() {
         println!("\nApply complete: {summary}.");
         return Ok(ExitCode::SUCCESS);

@@ -3,15 +3,7 @@
 use std::ops::Range;
 
 /// AWS partitions that have IAM, as they appear in the second field of an ARN.
-const PARTITIONS: [&str; 7] = [
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-];
+const PARTITIONS: [&str; 7] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"];
 
 /// EBS volume types that an EC2 root volume can use.
 pub(crate) const VOLUME_TYPES: [&str; 7] = ["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"];
@@ -38,11 +30,7 @@ pub(crate) fn check_region(value: &str) -> Result<(), String> {
         && parts[..parts.len() - 1].iter().all(is_word)
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
         && !parts[parts.len() - 1].is_empty();
-    if is_valid {
-        Ok(())
-    } else {
-        Err("is not an AWS region name such as `ap-southeast-2`".to_owned())
-    }
+    if is_valid { Ok(()) } else { Err("is not an AWS region name such as `ap-southeast-2`".to_owned()) }
 }
 
 /// Returns true when `zone` is a zone of `region`: the region followed by one letter
@@ -53,8 +41,7 @@ pub(crate) fn is_zone_of(zone: &str, region: &str) -> bool {
     };
     let is_letter = suffix.len() == 1 && suffix.bytes().all(|b| b.is_ascii_lowercase());
     let is_local_zone = suffix.strip_prefix('-').is_some_and(|id| {
-        id.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && id.ends_with(|c: char| c.is_ascii_lowercase())
             && !id.starts_with('-')
     });
@@ -80,39 +67,27 @@ pub(crate) fn parse_role_arn(value: &str) -> Result<RoleArn<'_>, String> {
         return Err("does not start with `arn:`".to_owned());
     }
     if !PARTITIONS.contains(partition) {
-        return Err(format!(
-            "names the partition `{partition}`, which is not an AWS partition such as `aws`"
-        ));
+        return Err(format!("names the partition `{partition}`, which is not an AWS partition such as `aws`"));
     }
     if *service != "iam" || !region.is_empty() {
-        return Err(
-            "is not an IAM ARN, which has `iam` and an empty region: `arn:aws:iam::`".to_owned(),
-        );
+        return Err("is not an IAM ARN, which has `iam` and an empty region: `arn:aws:iam::`".to_owned());
     }
-    check_account_id(account)
-        .map_err(|reason| format!("has an account id `{account}` that {reason}"))?;
+    check_account_id(account).map_err(|reason| format!("has an account id `{account}` that {reason}"))?;
     check_role_resource(resource)?;
 
     let account_start = prefix.len() + partition.len() + service.len() + region.len() + 4;
-    Ok(RoleArn {
-        account,
-        account_range: account_start..account_start + account.len(),
-    })
+    Ok(RoleArn { account, account_range: account_start..account_start + account.len() })
 }
 
 fn check_role_resource(resource: &str) -> Result<(), String> {
     let Some(path_and_name) = resource.strip_prefix("role/") else {
-        return Err(format!(
-            "names the resource `{resource}`, which is not `role/<name>`"
-        ));
+        return Err(format!("names the resource `{resource}`, which is not `role/<name>`"));
     };
     let name = path_and_name.rsplit('/').next().unwrap_or_default();
     let is_name_char = |c: char| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c);
     let path_ok = path_and_name.chars().all(|c| is_name_char(c) || c == '/');
     if name.is_empty() || name.len() > ROLE_NAME_MAX || !path_ok {
-        return Err(format!(
-            "has a role name `{name}` that is not 1 to {ROLE_NAME_MAX} letters, digits and `+=,.@_-`"
-        ));
+        return Err(format!("has a role name `{name}` that is not 1 to {ROLE_NAME_MAX} letters, digits and `+=,.@_-`"));
     }
     Ok(())
 }
@@ -121,31 +96,19 @@ fn check_role_resource(resource: &str) -> Result<(), String> {
 pub(crate) fn check_instance_type(value: &str) -> Result<(), String> {
     let is_valid = value.split_once('.').is_some_and(|(family, size)| {
         family.starts_with(|c: char| c.is_ascii_lowercase())
-            && family
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && family.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !size.is_empty()
-            && size
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && size.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     });
-    if is_valid {
-        Ok(())
-    } else {
-        Err("is not an EC2 instance type of the form `family.size`".to_owned())
-    }
+    if is_valid { Ok(()) } else { Err("is not an EC2 instance type of the form `family.size`".to_owned()) }
 }
 
 /// Checks an AMI id: `ami-` followed by 8 or 17 lowercase hex digits.
 pub(crate) fn check_ami(value: &str) -> Result<(), String> {
-    let is_valid = value.strip_prefix("ami-").is_some_and(|hex| {
-        matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    });
-    if is_valid {
-        Ok(())
-    } else {
-        Err("is not `ami-` followed by 8 or 17 lowercase hex digits".to_owned())
-    }
+    let is_valid = value
+        .strip_prefix("ami-")
+        .is_some_and(|hex| matches!(hex.len(), 8 | 17) && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+    if is_valid { Ok(()) } else { Err("is not `ami-` followed by 8 or 17 lowercase hex digits".to_owned()) }
 }
 
 #[cfg(test)]
@@ -154,22 +117,10 @@ mod tests {
 
     #[test]
     fn region_accepts_and_rejects() {
-        for region in [
-            "ap-southeast-2",
-            "us-east-1",
-            "us-gov-west-1",
-            "cn-north-1",
-            "il-central-1",
-        ] {
+        for region in ["ap-southeast-2", "us-east-1", "us-gov-west-1", "cn-north-1", "il-central-1"] {
             assert!(check_region(region).is_ok(), "{region}");
         }
-        for region in [
-            "ap-southeast",
-            "apsoutheast2",
-            "AP-southeast-2",
-            "ap-southeast-2a",
-            "a-b-1",
-        ] {
+        for region in ["ap-southeast", "apsoutheast2", "AP-southeast-2", "ap-southeast-2a", "a-b-1"] {
             assert!(check_region(region).is_err(), "{region}");
         }
     }
@@ -199,13 +150,7 @@ mod tests {
 
     #[test]
     fn instance_type_and_ami_syntax() {
-        for kind in [
-            "m6i.2xlarge",
-            "g6.xlarge",
-            "t3.small",
-            "u-6tb1.metal",
-            "m7i-flex.large",
-        ] {
+        for kind in ["m6i.2xlarge", "g6.xlarge", "t3.small", "u-6tb1.metal", "m7i-flex.large"] {
             assert!(check_instance_type(kind).is_ok(), "{kind}");
         }
         for kind in ["m6i", "M6i.large", "m6i.", ".large", "6i.large"] {

@@ -34,9 +34,7 @@ pub(crate) fn parse_network(text: &str) -> Result<Ipv4Net, CidrError> {
         CidrError::Malformed(reason.to_owned())
     })?;
     if network.trunc() != network {
-        return Err(CidrError::HostBits {
-            network: network.trunc(),
-        });
+        return Err(CidrError::HostBits { network: network.trunc() });
     }
     Ok(network)
 }
@@ -53,22 +51,10 @@ mod tests {
     #[test]
     fn parse_network_sorts_errors() {
         assert!(parse_network("10.1.0.0/16").is_ok());
-        assert!(matches!(
-            parse_network("10.1.0.0"),
-            Err(CidrError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_network("10.1.0.0/33"),
-            Err(CidrError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_network("10.1.0/16"),
-            Err(CidrError::Malformed(_))
-        ));
-        assert!(matches!(
-            parse_network("fd00::/8"),
-            Err(CidrError::Malformed(_))
-        ));
+        assert!(matches!(parse_network("10.1.0.0"), Err(CidrError::Malformed(_))));
+        assert!(matches!(parse_network("10.1.0.0/33"), Err(CidrError::Malformed(_))));
+        assert!(matches!(parse_network("10.1.0/16"), Err(CidrError::Malformed(_))));
+        assert!(matches!(parse_network("fd00::/8"), Err(CidrError::Malformed(_))));
         let expected = "10.1.0.0/16".parse().ok();
         match parse_network("10.1.2.3/16") {
             Err(CidrError::HostBits { network }) => assert_eq!(Some(network), expected),

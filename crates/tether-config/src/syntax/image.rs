@@ -33,18 +33,15 @@ pub(crate) fn check_pull_spec(spec: &str) -> Result<(), String> {
 fn split_tag(name_and_tag: &str) -> (&str, Option<&str>) {
     let last_slash = name_and_tag.rfind('/').unwrap_or(0);
     match name_and_tag.rfind(':') {
-        Some(colon) if colon > last_slash => {
-            (&name_and_tag[..colon], Some(&name_and_tag[colon + 1..]))
-        }
+        Some(colon) if colon > last_slash => (&name_and_tag[..colon], Some(&name_and_tag[colon + 1..])),
         _ => (name_and_tag, None),
     }
 }
 
 fn check_digest(digest: &str) -> Result<(), String> {
     let hex = digest.strip_prefix("sha256:");
-    let is_valid = hex.is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    });
+    let is_valid =
+        hex.is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
     if is_valid {
         Ok(())
     } else {
@@ -53,13 +50,8 @@ fn check_digest(digest: &str) -> Result<(), String> {
 }
 
 fn check_tag(tag: &str) -> Result<(), String> {
-    let first_ok = tag
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    let rest_ok = tag
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let first_ok = tag.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    let rest_ok = tag.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if tag.len() > TAG_MAX || !first_ok || !rest_ok {
         return Err(format!(
             "has a tag `{tag}` that is not 1 to {TAG_MAX} letters, digits, `_`, `.` and `-` starting with a letter, digit or `_`"
@@ -76,19 +68,13 @@ fn check_registry(registry: &str) -> Result<(), String> {
         None => (registry, None),
     };
     if !(host.contains('.') || port.is_some() || host == "localhost") {
-        return Err(format!(
-            "starts with `{registry}`, which is not a registry host such as `quay.io`"
-        ));
+        return Err(format!("starts with `{registry}`, which is not a registry host such as `quay.io`"));
     }
-    let host_ok = host.split('.').all(|part| {
-        !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    });
-    let port_ok =
-        port.is_none_or(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    let host_ok =
+        host.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    let port_ok = port.is_none_or(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
     if !host_ok || !port_ok {
-        return Err(format!(
-            "has a registry host `{registry}` that is not a host name with an optional port"
-        ));
+        return Err(format!("has a registry host `{registry}` that is not a host name with an optional port"));
     }
     Ok(())
 }
@@ -104,9 +90,7 @@ fn check_repository(repository: &str) -> Result<(), String> {
             return Err("has an empty repository path component".to_owned());
         }
         if component.chars().any(|c| c.is_ascii_uppercase()) {
-            return Err(format!(
-                "has a repository path component `{component}` that is not lowercase"
-            ));
+            return Err(format!("has a repository path component `{component}` that is not lowercase"));
         }
         if !is_path_component(component) {
             return Err(format!(
@@ -137,10 +121,7 @@ fn is_path_component(component: &str) -> bool {
 }
 
 fn is_separator(separator: &str) -> bool {
-    separator == "."
-        || separator == "_"
-        || separator == "__"
-        || separator.bytes().all(|b| b == b'-')
+    separator == "." || separator == "_" || separator == "__" || separator.bytes().all(|b| b == b'-')
 }
 
 #[cfg(test)]
@@ -151,15 +132,8 @@ mod tests {
 
     #[test]
     fn pull_spec_accepts_tags_and_digests() {
-        assert!(
-            check_pull_spec("quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64").is_ok()
-        );
-        assert!(
-            check_pull_spec(&format!(
-                "quay.io/openshift-release-dev/ocp-release@{DIGEST}"
-            ))
-            .is_ok()
-        );
+        assert!(check_pull_spec("quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64").is_ok());
+        assert!(check_pull_spec(&format!("quay.io/openshift-release-dev/ocp-release@{DIGEST}")).is_ok());
         assert!(check_pull_spec(&format!("quay.io/ocp/release:4.21@{DIGEST}")).is_ok());
         assert!(check_pull_spec("registry.local:5000/ocp/release:4.21").is_ok());
         assert!(check_pull_spec("localhost/a__b/c-d/e.f:latest").is_ok());

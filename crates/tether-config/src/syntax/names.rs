@@ -17,14 +17,9 @@ pub(crate) fn check_dns_label(value: &str) -> Result<(), String> {
     }
     let length = value.chars().count();
     if length > DNS_LABEL_MAX {
-        return Err(format!(
-            "is {length} characters long, more than {DNS_LABEL_MAX}"
-        ));
+        return Err(format!("is {length} characters long, more than {DNS_LABEL_MAX}"));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-    {
+    if let Some(bad) = value.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
         return Err(describe_bad_char(bad, "lowercase letters, digits and `-`"));
     }
     if value.starts_with('-') {
@@ -43,9 +38,7 @@ pub(crate) fn check_dns_subdomain(value: &str) -> Result<(), String> {
     }
     let length = value.chars().count();
     if length > DNS_SUBDOMAIN_MAX {
-        return Err(format!(
-            "is {length} characters long, more than {DNS_SUBDOMAIN_MAX}"
-        ));
+        return Err(format!("is {length} characters long, more than {DNS_SUBDOMAIN_MAX}"));
     }
     for part in value.split('.') {
         if part.is_empty() {
@@ -68,8 +61,7 @@ pub(crate) fn check_qualified_name(value: &str) -> Result<(), String> {
         if name.contains('/') {
             return Err("has more than one `/`".to_owned());
         }
-        check_dns_subdomain(prefix)
-            .map_err(|reason| format!("has a prefix `{prefix}` that {reason}"))?;
+        check_dns_subdomain(prefix).map_err(|reason| format!("has a prefix `{prefix}` that {reason}"))?;
     }
     if name.is_empty() {
         return Err("has an empty name".to_owned());
@@ -89,20 +81,14 @@ pub(crate) fn check_label_value(value: &str) -> Result<(), String> {
 fn check_name_part(name: &str) -> Result<(), String> {
     let length = name.chars().count();
     if length > DNS_LABEL_MAX {
-        return Err(format!(
-            "is {length} characters long, more than {DNS_LABEL_MAX}"
-        ));
+        return Err(format!("is {length} characters long, more than {DNS_LABEL_MAX}"));
     }
     let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
     if let Some(bad) = name.chars().find(|c| !allowed(*c)) {
         return Err(describe_bad_char(bad, "letters, digits, `-`, `_` and `.`"));
     }
     let first_and_last = [name.chars().next(), name.chars().last()];
-    if first_and_last
-        .iter()
-        .flatten()
-        .any(|c| !c.is_ascii_alphanumeric())
-    {
+    if first_and_last.iter().flatten().any(|c| !c.is_ascii_alphanumeric()) {
         return Err("does not start and end with a letter or digit".to_owned());
     }
     Ok(())
@@ -114,18 +100,10 @@ pub(crate) fn check_interface_name(value: &str) -> Result<(), String> {
         return Err("is empty".to_owned());
     }
     if value.len() > INTERFACE_NAME_MAX {
-        return Err(format!(
-            "is {} bytes long, more than {INTERFACE_NAME_MAX}",
-            value.len()
-        ));
+        return Err(format!("is {} bytes long, more than {INTERFACE_NAME_MAX}", value.len()));
     }
-    if let Some(bad) = value
-        .chars()
-        .find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control())
-    {
-        return Err(format!(
-            "contains {bad:?}, which an interface name cannot contain"
-        ));
+    if let Some(bad) = value.chars().find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control()) {
+        return Err(format!("contains {bad:?}, which an interface name cannot contain"));
     }
     if value == "." || value == ".." {
         return Err("is a path component, not a name".to_owned());

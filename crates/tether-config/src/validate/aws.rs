@@ -6,9 +6,7 @@ use super::{Checker, SyntaxRule};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
 use crate::spans::KeyPath;
-use crate::syntax::aws::{
-    check_account_id, check_ami, check_instance_type, check_region, is_zone_of, parse_role_arn,
-};
+use crate::syntax::aws::{check_account_id, check_ami, check_instance_type, check_region, is_zone_of, parse_role_arn};
 
 /// A /16 VPC has room for this many zones: HyperShift gives zone `i` the public /20 at third octet
 /// `16 * i` and the private /20 at `128 + 16 * i`, so a ninth zone's public subnet would be zone 0's
@@ -48,12 +46,7 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     let aws = &checker.environment.aws;
     let router = &checker.environment.subnet_router;
 
-    let account_ok = checker.check_value(
-        &["aws", "account_id"],
-        "account id",
-        &aws.account_id,
-        &ACCOUNT_ID,
-    );
+    let account_ok = checker.check_value(&["aws", "account_id"], "account id", &aws.account_id, &ACCOUNT_ID);
     let region_ok = checker.check_value(&["aws", "region"], "region", &aws.region, &REGION);
     check_zones(checker, region_ok);
     if aws.role_arn.is_some() {
@@ -66,12 +59,7 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
         &router.instance_type,
         &INSTANCE_TYPE,
     );
-    checker.check_value(
-        &["subnet_router", "ami"],
-        "subnet router AMI",
-        &router.ami,
-        &AMI,
-    );
+    checker.check_value(&["subnet_router", "ami"], "subnet router AMI", &router.ami, &AMI);
 }
 
 /// Checks that there is at least one zone and at most [`MAX_ZONES`], that none repeats, and, when the
@@ -90,18 +78,10 @@ fn check_zones(checker: &mut Checker<'_>, region_ok: bool) {
         return;
     }
     if aws.zones.len() > MAX_ZONES {
-        let message = format!(
-            "{} zones are listed, but a /16 VPC has room for at most {MAX_ZONES}",
-            aws.zones.len()
-        );
+        let message = format!("{} zones are listed, but a /16 VPC has room for at most {MAX_ZONES}", aws.zones.len());
         let diagnostic = Diagnostic::error(codes::TOO_MANY_ZONES, message)
-            .with_label(
-                checker.spans.value(&zones_path.index(MAX_ZONES)),
-                "zone beyond the 8th",
-            )
-            .with_help(
-                "list at most 8 zones: HyperShift cuts two /20 subnets per zone from the VPC's /16",
-            );
+            .with_label(checker.spans.value(&zones_path.index(MAX_ZONES)), "zone beyond the 8th")
+            .with_help("list at most 8 zones: HyperShift cuts two /20 subnets per zone from the VPC's /16");
         checker.report(diagnostic);
     }
 
@@ -116,16 +96,10 @@ fn check_zone_entries(checker: &mut Checker<'_>, region_ok: bool) {
     for (position, zone) in aws.zones.iter().enumerate() {
         let zone_path = zones_path.index(position);
         if let Some(&earlier) = first_seen.get(zone.as_str()) {
-            let diagnostic = Diagnostic::error(
-                codes::DUPLICATE_ENTRY,
-                format!("zone `{zone}` is listed twice"),
-            )
-            .with_label(checker.spans.value(&zone_path), "duplicate")
-            .with_label(
-                checker.spans.value(&zones_path.index(earlier)),
-                "first listed here",
-            )
-            .with_help("remove the repeated zone");
+            let diagnostic = Diagnostic::error(codes::DUPLICATE_ENTRY, format!("zone `{zone}` is listed twice"))
+                .with_label(checker.spans.value(&zone_path), "duplicate")
+                .with_label(checker.spans.value(&zones_path.index(earlier)), "first listed here")
+                .with_help("remove the repeated zone");
             checker.report(diagnostic);
             continue;
         }
@@ -158,35 +132,20 @@ fn check_role_arn(checker: &mut Checker<'_>, account_ok: bool) {
     let parsed = match parse_role_arn(arn) {
         Ok(parsed) => parsed,
         Err(reason) => {
-            let diagnostic = Diagnostic::error(
-                codes::INVALID_ROLE_ARN,
-                format!("role ARN `{arn}` {reason}"),
-            )
-            .with_label(checker.spans.value(&arn_path), "not an IAM role ARN")
-            .with_help(
-                "give an IAM role ARN such as `arn:aws:iam::123456789012:role/hypershift-cli-role`",
-            );
+            let diagnostic = Diagnostic::error(codes::INVALID_ROLE_ARN, format!("role ARN `{arn}` {reason}"))
+                .with_label(checker.spans.value(&arn_path), "not an IAM role ARN")
+                .with_help("give an IAM role ARN such as `arn:aws:iam::123456789012:role/hypershift-cli-role`");
             checker.report(diagnostic);
             return;
         }
     };
 
     if account_ok && parsed.account != aws.account_id {
-        let message = format!(
-            "role ARN is in account `{}`, but `aws.account_id` is `{}`",
-            parsed.account, aws.account_id
-        );
+        let message =
+            format!("role ARN is in account `{}`, but `aws.account_id` is `{}`", parsed.account, aws.account_id);
         let diagnostic = Diagnostic::error(codes::ROLE_ACCOUNT_MISMATCH, message)
-            .with_label(
-                checker
-                    .spans
-                    .value_part(&arn_path, parsed.account_range.clone()),
-                "role's account",
-            )
-            .with_label(
-                checker.value_span(&["aws", "account_id"]),
-                "environment's account",
-            )
+            .with_label(checker.spans.value_part(&arn_path, parsed.account_range.clone()), "role's account")
+            .with_label(checker.value_span(&["aws", "account_id"]), "environment's account")
             .with_help("use a role in the environment's account, or correct `aws.account_id`");
         checker.report(diagnostic);
     }

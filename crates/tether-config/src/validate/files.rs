@@ -14,21 +14,11 @@ const PULL_SECRET_SOURCE: &str = "https://console.redhat.com/openshift/install/p
 /// Checks both file paths and reads the pull secret; returns it when it is usable.
 pub(crate) fn check(checker: &mut Checker<'_>, base_dir: &Path) -> Option<PullSecret> {
     if let Some(file) = &checker.environment.aws.sts_credentials_file {
-        check_path(
-            checker,
-            &["aws", "sts_credentials_file"],
-            "STS credentials file",
-            file,
-        );
+        check_path(checker, &["aws", "sts_credentials_file"], "STS credentials file", file);
     }
 
     let file = &checker.environment.cluster.pull_secret_file;
-    if !check_path(
-        checker,
-        &["cluster", "pull_secret_file"],
-        "pull secret file",
-        file,
-    ) {
+    if !check_path(checker, &["cluster", "pull_secret_file"], "pull secret file", file) {
         return None;
     }
     let resolved = base_dir.join(file);
@@ -40,10 +30,7 @@ pub(crate) fn check(checker: &mut Checker<'_>, base_dir: &Path) -> Option<PullSe
     let (code, detail, help) = describe_problem(&error, &resolved);
     let message = format!("pull secret file `{file}` {error}{detail}");
     let diagnostic = Diagnostic::error(code, message)
-        .with_label(
-            checker.value_span(&["cluster", "pull_secret_file"]),
-            "pull secret",
-        )
+        .with_label(checker.value_span(&["cluster", "pull_secret_file"]), "pull secret")
         .with_help(help);
     checker.report(diagnostic);
     None

@@ -38,18 +38,8 @@ pub(crate) struct Values {
 }
 
 /// Runs every rule on `environment`; `base_dir` is where relative file paths resolve.
-pub(crate) fn run(
-    environment: &Environment,
-    spans: &SpanIndex,
-    source: &SourceFile,
-    base_dir: &Path,
-) -> Validation {
-    let mut checker = Checker {
-        environment,
-        spans,
-        source,
-        found: Vec::new(),
-    };
+pub(crate) fn run(environment: &Environment, spans: &SpanIndex, source: &SourceFile, base_dir: &Path) -> Validation {
+    let mut checker = Checker { environment, spans, source, found: Vec::new() };
 
     names::check(&mut checker);
     aws::check(&mut checker);
@@ -59,24 +49,12 @@ pub(crate) fn run(
     let pull_secret = files::check(&mut checker, base_dir);
 
     let values = match (networks.complete(), routes, pull_secret) {
-        (
-            Some((vpc_cidr, onprem_networks, cluster_network, service_network)),
-            Some(routes),
-            Some(pull_secret),
-        ) => Some(Values {
-            vpc_cidr,
-            onprem_networks,
-            cluster_network,
-            service_network,
-            routes,
-            pull_secret,
-        }),
+        (Some((vpc_cidr, onprem_networks, cluster_network, service_network)), Some(routes), Some(pull_secret)) => {
+            Some(Values { vpc_cidr, onprem_networks, cluster_network, service_network, routes, pull_secret })
+        }
         _ => None,
     };
-    Validation {
-        diagnostics: checker.found,
-        values,
-    }
+    Validation { diagnostics: checker.found, values }
 }
 
 /// A syntax rule for one kind of value: its check, and how to report a value that fails it.
@@ -119,27 +97,14 @@ impl Checker<'_> {
         let Err(reason) = (rule.check)(value) else {
             return true;
         };
-        let message = if value.is_empty() {
-            format!("{subject} is empty")
-        } else {
-            format!("{subject} `{value}` {reason}")
-        };
-        self.report(
-            Diagnostic::error(rule.code, message)
-                .with_label(span, rule.label)
-                .with_help(rule.help),
-        );
+        let message =
+            if value.is_empty() { format!("{subject} is empty") } else { format!("{subject} `{value}` {reason}") };
+        self.report(Diagnostic::error(rule.code, message).with_label(span, rule.label).with_help(rule.help));
         false
     }
 
     /// Checks the value at the key path `keys` against `rule`; see [`Checker::check_syntax`].
-    pub(crate) fn check_value(
-        &mut self,
-        keys: &[&str],
-        subject: &str,
-        value: &str,
-        rule: &SyntaxRule,
-    ) -> bool {
+    pub(crate) fn check_value(&mut self, keys: &[&str], subject: &str, value: &str, rule: &SyntaxRule) -> bool {
         let span = self.value_span(keys);
         self.check_syntax(span, subject, value, rule)
     }

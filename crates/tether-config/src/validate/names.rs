@@ -33,42 +33,17 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     let cluster = &environment.cluster;
 
     checker.check_value(&["name"], "environment name", &environment.name, &DNS_LABEL);
-    let name_ok = checker.check_value(
-        &["cluster", "name"],
-        "cluster name",
-        &cluster.name,
-        &DNS_LABEL,
-    );
-    let namespace_ok = checker.check_value(
-        &["cluster", "namespace"],
-        "namespace",
-        &cluster.namespace,
-        &DNS_LABEL,
-    );
-    checker.check_value(
-        &["cluster", "infra_id"],
-        "infra id",
-        &cluster.infra_id,
-        &DNS_LABEL,
-    );
-    checker.check_value(
-        &["cluster", "base_domain"],
-        "base domain",
-        &cluster.base_domain,
-        &DNS_SUBDOMAIN,
-    );
+    let name_ok = checker.check_value(&["cluster", "name"], "cluster name", &cluster.name, &DNS_LABEL);
+    let namespace_ok = checker.check_value(&["cluster", "namespace"], "namespace", &cluster.namespace, &DNS_LABEL);
+    checker.check_value(&["cluster", "infra_id"], "infra id", &cluster.infra_id, &DNS_LABEL);
+    checker.check_value(&["cluster", "base_domain"], "base domain", &cluster.base_domain, &DNS_SUBDOMAIN);
     checker.check_value(
         &["cluster", "etcd_storage_class"],
         "etcd storage class",
         &cluster.etcd_storage_class,
         &DNS_SUBDOMAIN,
     );
-    checker.check_value(
-        &["cluster", "release_image"],
-        "release image",
-        &cluster.release_image,
-        &RELEASE_IMAGE,
-    );
+    checker.check_value(&["cluster", "release_image"], "release image", &cluster.release_image, &RELEASE_IMAGE);
 
     if name_ok && namespace_ok {
         check_control_plane_namespace(checker);

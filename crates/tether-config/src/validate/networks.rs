@@ -53,12 +53,7 @@ struct NamedRange {
 /// Parses and checks every address range, then checks each pair for overlap.
 pub(crate) fn check(checker: &mut Checker<'_>) -> Networks {
     let environment = checker.environment;
-    let vpc = parse_cidr(
-        checker,
-        &KeyPath::of(&["aws", "vpc_cidr"]),
-        "VPC CIDR",
-        &environment.aws.vpc_cidr,
-    );
+    let vpc = parse_cidr(checker, &KeyPath::of(&["aws", "vpc_cidr"]), "VPC CIDR", &environment.aws.vpc_cidr);
     if let Some(vpc) = vpc {
         check_vpc_prefix(checker, vpc);
     }
@@ -66,26 +61,11 @@ pub(crate) fn check(checker: &mut Checker<'_>) -> Networks {
     let onprem = parse_onprem(checker);
 
     let cluster_text = &environment.cluster.cluster_network;
-    let cluster = parse_cidr(
-        checker,
-        &KeyPath::of(&["cluster", "cluster_network"]),
-        "cluster network",
-        cluster_text,
-    );
+    let cluster = parse_cidr(checker, &KeyPath::of(&["cluster", "cluster_network"]), "cluster network", cluster_text);
     let service_text = &environment.cluster.service_network;
-    let service = parse_cidr(
-        checker,
-        &KeyPath::of(&["cluster", "service_network"]),
-        "service network",
-        service_text,
-    );
+    let service = parse_cidr(checker, &KeyPath::of(&["cluster", "service_network"]), "service network", service_text);
 
-    let networks = Networks {
-        vpc,
-        onprem,
-        cluster,
-        service,
-    };
+    let networks = Networks { vpc, onprem, cluster, service };
     check_overlaps(checker, &named_ranges(checker, &networks));
     networks
 }
@@ -97,31 +77,21 @@ fn parse_onprem(checker: &mut Checker<'_>) -> Vec<Option<Ipv4Net>> {
     if networks.is_empty() {
         let diagnostic = Diagnostic::error(codes::NO_ONPREM_NETWORKS, "`onprem.networks` is empty")
             .with_label(checker.spans.value(&networks_path), "no networks")
-            .with_help("list the on-prem CIDRs that reach the VPC through the subnet router, e.g. `[\"192.168.6.0/24\"]`");
+            .with_help(
+                "list the on-prem CIDRs that reach the VPC through the subnet router, e.g. `[\"192.168.6.0/24\"]`",
+            );
         checker.report(diagnostic);
     }
 
     networks
         .iter()
         .enumerate()
-        .map(|(position, text)| {
-            parse_cidr(
-                checker,
-                &networks_path.index(position),
-                "on-prem network",
-                text,
-            )
-        })
+        .map(|(position, text)| parse_cidr(checker, &networks_path.index(position), "on-prem network", text))
         .collect()
 }
 
 /// Parses one CIDR and reports a malformed one or one with host bits set.
-fn parse_cidr(
-    checker: &mut Checker<'_>,
-    path: &KeyPath,
-    subject: &str,
-    text: &str,
-) -> Option<Ipv4Net> {
+fn parse_cidr(checker: &mut Checker<'_>, path: &KeyPath, subject: &str, text: &str) -> Option<Ipv4Net> {
     let span = checker.spans.value(path);
     let diagnostic = match parse_network(text) {
         Ok(network) => return Some(network),
@@ -131,10 +101,7 @@ fn parse_cidr(
                 .with_help("give an IPv4 network address and prefix length, e.g. `10.1.0.0/16`")
         }
         Err(CidrError::HostBits { network }) => {
-            let message = format!(
-                "{subject} `{text}` has host bits set after the /{} prefix",
-                network.prefix_len()
-            );
+            let message = format!("{subject} `{text}` has host bits set after the /{} prefix", network.prefix_len());
             Diagnostic::error(codes::CIDR_HOST_BITS, message)
                 .with_label(span, "host bits set")
                 .with_help(format!("give the network address: `{network}`"))
@@ -149,13 +116,8 @@ fn check_vpc_prefix(checker: &mut Checker<'_>, vpc: Ipv4Net) {
         return;
     }
     // unwrap: 16 is a valid IPv4 prefix length.
-    let suggestion = Ipv4Net::new(vpc.network(), 16)
-        .expect("16 is a valid prefix length")
-        .trunc();
-    let message = format!(
-        "VPC CIDR `{vpc}` is a /{}, but HyperShift requires a /16",
-        vpc.prefix_len()
-    );
+    let suggestion = Ipv4Net::new(vpc.network(), 16).expect("16 is a valid prefix length").trunc();
+    let message = format!("VPC CIDR `{vpc}` is a /{}, but HyperShift requires a /16", vpc.prefix_len());
     let diagnostic = Diagnostic::error(codes::VPC_CIDR_PREFIX, message)
         .with_label(checker.value_span(&["aws", "vpc_cidr"]), "not a /16")
         .with_help(format!(
@@ -182,22 +144,10 @@ fn named_ranges(checker: &Checker<'_>, networks: &Networks) -> Vec<NamedRange> {
 
     add(networks.vpc, KeyPath::of(&["aws", "vpc_cidr"]), "VPC CIDR");
     for (position, network) in networks.onprem.iter().enumerate() {
-        add(
-            *network,
-            KeyPath::of(&["onprem", "networks"]).index(position),
-            "on-prem network",
-        );
+        add(*network, KeyPath::of(&["onprem", "networks"]).index(position), "on-prem network");
     }
-    add(
-        networks.cluster,
-        KeyPath::of(&["cluster", "cluster_network"]),
-        "cluster network",
-    );
-    add(
-        networks.service,
-        KeyPath::of(&["cluster", "service_network"]),
-        "service network",
-    );
+    add(networks.cluster, KeyPath::of(&["cluster", "cluster_network"]), "cluster network");
+    add(networks.service, KeyPath::of(&["cluster", "service_network"]), "service network");
 
     for (text, name) in OVN_RESERVED {
         ranges.push(NamedRange {
@@ -218,11 +168,7 @@ fn check_overlaps(checker: &mut Checker<'_>, ranges: &[NamedRange]) {
             if (earlier.reserved && later.reserved) || !overlaps(earlier.network, later.network) {
                 continue;
             }
-            let (subject, other) = if later.span.is_some() {
-                (later, earlier)
-            } else {
-                (earlier, later)
-            };
+            let (subject, other) = if later.span.is_some() { (later, earlier) } else { (earlier, later) };
             if subject.span.is_none() && other.span.is_none() {
                 // Two defaults or a default and a reserved range: nothing in the file to point at.
                 continue;
@@ -234,23 +180,15 @@ fn check_overlaps(checker: &mut Checker<'_>, ranges: &[NamedRange]) {
 
 fn overlap_diagnostic(subject: &NamedRange, other: &NamedRange) -> Diagnostic {
     let help = if other.reserved {
-        format!(
-            "OVN-Kubernetes uses {} inside every cluster; choose a range outside it",
-            other.network
-        )
+        format!("OVN-Kubernetes uses {} inside every cluster; choose a range outside it", other.network)
     } else if let (None, Some(key)) = (&other.span, &other.key) {
-        format!(
-            "choose a range outside {}, or set `{key}` to a range that does not overlap",
-            other.network
-        )
+        format!("choose a range outside {}, or set `{key}` to a range that does not overlap", other.network)
     } else {
-        "choose ranges that do not overlap: the routers cannot tell which network an address in both belongs to".to_owned()
+        "choose ranges that do not overlap: the routers cannot tell which network an address in both belongs to"
+            .to_owned()
     };
-    Diagnostic::error(
-        codes::CIDR_OVERLAP,
-        format!("{} overlaps {}", subject.description, other.description),
-    )
-    .with_label(subject.span.clone(), format!("overlaps {}", other.network))
-    .with_label(other.span.clone(), "overlapping range")
-    .with_help(help)
+    Diagnostic::error(codes::CIDR_OVERLAP, format!("{} overlaps {}", subject.description, other.description))
+        .with_label(subject.span.clone(), format!("overlaps {}", other.network))
+        .with_label(other.span.clone(), "overlapping range")
+        .with_help(help)
 }

@@ -48,8 +48,11 @@ const LABEL_VALUE: SyntaxRule = SyntaxRule {
 pub(crate) fn check(checker: &mut Checker<'_>) {
     let environment = checker.environment;
     if environment.pools.is_empty() {
-        let diagnostic = Diagnostic::warning(codes::NO_POOLS, "the environment has no node pools, so the hosted cluster gets no workers")
-            .with_help("add a pool, e.g. `[pools.workers]` with `instance_type = \"m6i.2xlarge\"` and `replicas = 2`");
+        let diagnostic = Diagnostic::warning(
+            codes::NO_POOLS,
+            "the environment has no node pools, so the hosted cluster gets no workers",
+        )
+        .with_help("add a pool, e.g. `[pools.workers]` with `instance_type = \"m6i.2xlarge\"` and `replicas = 2`");
         checker.report(diagnostic);
     }
     for (name, pool) in &environment.pools {
@@ -95,7 +98,9 @@ fn check_pool_name(checker: &mut Checker<'_>, path: &KeyPath, name: &str) {
     let diagnostic = Diagnostic::error(codes::NODE_POOL_NAME_TOO_LONG, message)
         .with_label(span, "pool name")
         .with_label(checker.value_span(&["cluster", "name"]), "cluster name")
-        .with_help(format!("shorten the pool name or `cluster.name` so that `<cluster>-<pool>` fits in {DNS_LABEL_MAX} characters"));
+        .with_help(format!(
+            "shorten the pool name or `cluster.name` so that `<cluster>-<pool>` fits in {DNS_LABEL_MAX} characters"
+        ));
     checker.report(diagnostic);
 }
 
@@ -103,30 +108,25 @@ fn check_pool_name(checker: &mut Checker<'_>, path: &KeyPath, name: &str) {
 fn check_size(checker: &mut Checker<'_>, path: &KeyPath, pool: &Pool) {
     match (pool.replicas, pool.autoscaling) {
         (Some(_), Some(_)) => {
-            let diagnostic = Diagnostic::error(codes::REPLICAS_AND_AUTOSCALING, "pool sets both `replicas` and `autoscaling`")
-                .with_label(checker.spans.key(&path.key("replicas")), "fixed size")
-                .with_label(checker.spans.key(&path.key("autoscaling")), "autoscaling")
-                .with_help("remove `replicas` to let the pool autoscale, or remove `autoscaling` for a fixed size");
+            let diagnostic =
+                Diagnostic::error(codes::REPLICAS_AND_AUTOSCALING, "pool sets both `replicas` and `autoscaling`")
+                    .with_label(checker.spans.key(&path.key("replicas")), "fixed size")
+                    .with_label(checker.spans.key(&path.key("autoscaling")), "autoscaling")
+                    .with_help("remove `replicas` to let the pool autoscale, or remove `autoscaling` for a fixed size");
             checker.report(diagnostic);
         }
         (None, None) => {
-            let diagnostic = Diagnostic::error(
-                codes::NO_REPLICAS_OR_AUTOSCALING,
-                "pool sets neither `replicas` nor `autoscaling`",
-            )
-            .with_label(checker.spans.key(path), "no size")
-            .with_help(
-                "add `replicas = 2` for a fixed size, or `autoscaling = { min = 1, max = 3 }`",
-            );
+            let diagnostic =
+                Diagnostic::error(codes::NO_REPLICAS_OR_AUTOSCALING, "pool sets neither `replicas` nor `autoscaling`")
+                    .with_label(checker.spans.key(path), "no size")
+                    .with_help("add `replicas = 2` for a fixed size, or `autoscaling = { min = 1, max = 3 }`");
             checker.report(diagnostic);
         }
         (Some(replicas), None) if replicas < 0 => {
-            let diagnostic = Diagnostic::error(
-                codes::NEGATIVE_REPLICAS,
-                format!("`replicas` is {replicas}, a negative node count"),
-            )
-            .with_label(checker.spans.value(&path.key("replicas")), "negative")
-            .with_help("give 0 or more replicas");
+            let diagnostic =
+                Diagnostic::error(codes::NEGATIVE_REPLICAS, format!("`replicas` is {replicas}, a negative node count"))
+                    .with_label(checker.spans.value(&path.key("replicas")), "negative")
+                    .with_help("give 0 or more replicas");
             checker.report(diagnostic);
         }
         (None, Some(bounds)) => check_autoscaling(checker, &path.key("autoscaling"), bounds),
@@ -149,20 +149,14 @@ fn check_autoscaling(checker: &mut Checker<'_>, path: &KeyPath, bounds: Autoscal
     if bounds.max < 1 {
         let diagnostic = Diagnostic::error(
             codes::AUTOSCALING_MAX_BELOW_ONE,
-            format!(
-                "autoscaling `max` is {}, but it must be at least 1",
-                bounds.max
-            ),
+            format!("autoscaling `max` is {}, but it must be at least 1", bounds.max),
         )
         .with_label(max_span.clone(), "below 1")
         .with_help("give a `max` of 1 or more; for a pool with no nodes, use `replicas = 0`");
         checker.report(diagnostic);
     }
     if bounds.min > bounds.max {
-        let message = format!(
-            "autoscaling `min` {} is greater than `max` {}",
-            bounds.min, bounds.max
-        );
+        let message = format!("autoscaling `min` {} is greater than `max` {}", bounds.min, bounds.max);
         let diagnostic = Diagnostic::error(codes::AUTOSCALING_MIN_ABOVE_MAX, message)
             .with_label(min_span, "greater than max")
             .with_label(max_span, "max")
@@ -172,35 +166,19 @@ fn check_autoscaling(checker: &mut Checker<'_>, path: &KeyPath, bounds: Autoscal
 }
 
 fn check_taint(checker: &mut Checker<'_>, path: &KeyPath, taint: &Taint) {
-    checker.check_syntax(
-        checker.spans.value(&path.key("key")),
-        "taint key",
-        &taint.key,
-        &TAINT_KEY,
-    );
+    checker.check_syntax(checker.spans.value(&path.key("key")), "taint key", &taint.key, &TAINT_KEY);
     if let Some(value) = &taint.value {
-        checker.check_syntax(
-            checker.spans.value(&path.key("value")),
-            "taint value",
-            value,
-            &TAINT_VALUE,
-        );
+        checker.check_syntax(checker.spans.value(&path.key("value")), "taint value", value, &TAINT_VALUE);
     }
     if TAINT_EFFECTS.contains(&taint.effect.as_str()) {
         return;
     }
 
-    let help = match TAINT_EFFECTS
-        .iter()
-        .find(|effect| effect.eq_ignore_ascii_case(&taint.effect))
-    {
+    let help = match TAINT_EFFECTS.iter().find(|effect| effect.eq_ignore_ascii_case(&taint.effect)) {
         Some(effect) => format!("did you mean `{effect}`? Effects are case-sensitive"),
         None => "use `NoSchedule`, `PreferNoSchedule` or `NoExecute`".to_owned(),
     };
-    let message = format!(
-        "taint effect `{}` is not `NoSchedule`, `PreferNoSchedule` or `NoExecute`",
-        taint.effect
-    );
+    let message = format!("taint effect `{}` is not `NoSchedule`, `PreferNoSchedule` or `NoExecute`", taint.effect);
     let diagnostic = Diagnostic::error(codes::INVALID_TAINT_EFFECT, message)
         .with_label(checker.spans.value(&path.key("effect")), "unknown effect")
         .with_help(help);
@@ -211,12 +189,7 @@ fn check_labels(checker: &mut Checker<'_>, path: &KeyPath, pool: &Pool) {
     for (key, value) in &pool.labels {
         let label_path = path.key("labels").key(key);
         checker.check_syntax(checker.spans.key(&label_path), "label key", key, &LABEL_KEY);
-        checker.check_syntax(
-            checker.spans.value(&label_path),
-            "label value",
-            value,
-            &LABEL_VALUE,
-        );
+        checker.check_syntax(checker.spans.value(&label_path), "label value", value, &LABEL_VALUE);
     }
 }
 
@@ -224,28 +197,17 @@ fn check_root_volume(checker: &mut Checker<'_>, path: &KeyPath, pool: &Pool) {
     let volume = &pool.root_volume;
     let volume_path = path.key("root_volume");
     if volume.size_gib < ROOT_VOLUME_MIN_GIB {
-        let message = format!(
-            "root volume size {} GiB is below the minimum of {ROOT_VOLUME_MIN_GIB} GiB",
-            volume.size_gib
-        );
+        let message =
+            format!("root volume size {} GiB is below the minimum of {ROOT_VOLUME_MIN_GIB} GiB", volume.size_gib);
         let diagnostic = Diagnostic::error(codes::ROOT_VOLUME_TOO_SMALL, message)
-            .with_label(
-                checker.spans.value(&volume_path.key("size_gib")),
-                "too small",
-            )
+            .with_label(checker.spans.value(&volume_path.key("size_gib")), "too small")
             .with_help("give at least 8 GiB; the `hcp` CLI's default is 120");
         checker.report(diagnostic);
     }
     if !VOLUME_TYPES.contains(&volume.volume_type.as_str()) {
-        let message = format!(
-            "root volume type `{}` is not an EBS volume type",
-            volume.volume_type
-        );
+        let message = format!("root volume type `{}` is not an EBS volume type", volume.volume_type);
         let diagnostic = Diagnostic::error(codes::INVALID_VOLUME_TYPE, message)
-            .with_label(
-                checker.spans.value(&volume_path.key("type")),
-                "unknown volume type",
-            )
+            .with_label(checker.spans.value(&volume_path.key("type")), "unknown volume type")
             .with_help(format!(
                 "use one of {}; `gp3` is the usual choice",
                 VOLUME_TYPES.map(|kind| format!("`{kind}`")).join(", ")

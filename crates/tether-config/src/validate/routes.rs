@@ -39,20 +39,11 @@ pub(crate) fn check(checker: &mut Checker<'_>, networks: &Networks) -> Option<Ve
     all_parsed.then_some(parsed)
 }
 
-fn check_route(
-    checker: &mut Checker<'_>,
-    path: &KeyPath,
-    route: &OnPremRoute,
-    networks: &Networks,
-) -> Option<Route> {
+fn check_route(checker: &mut Checker<'_>, path: &KeyPath, route: &OnPremRoute, networks: &Networks) -> Option<Route> {
     let destination = parse_destination(checker, path, &route.destination);
     let gateway = parse_gateway(checker, path, &route.gateway);
-    let device_ok = checker.check_syntax(
-        checker.spans.value(&path.key("device")),
-        "route device",
-        &route.device,
-        &DEVICE,
-    );
+    let device_ok =
+        checker.check_syntax(checker.spans.value(&path.key("device")), "route device", &route.device, &DEVICE);
 
     if let Some(gateway) = gateway {
         check_gateway_network(checker, path, gateway, networks);
@@ -61,20 +52,11 @@ fn check_route(
         check_destination_reaches_vpc(checker, path, destination, vpc);
     }
 
-    Some(Route {
-        destination: destination?,
-        gateway: gateway?,
-        device: device_ok.then(|| route.device.clone())?,
-    })
+    Some(Route { destination: destination?, gateway: gateway?, device: device_ok.then(|| route.device.clone())? })
 }
 
 /// Reports a gateway outside every on-prem network, unless some on-prem network failed to parse.
-fn check_gateway_network(
-    checker: &mut Checker<'_>,
-    path: &KeyPath,
-    gateway: Ipv4Addr,
-    networks: &Networks,
-) {
+fn check_gateway_network(checker: &mut Checker<'_>, path: &KeyPath, gateway: Ipv4Addr, networks: &Networks) {
     let Some(onprem) = networks.all_onprem() else {
         return;
     };
@@ -83,35 +65,20 @@ fn check_gateway_network(
     }
     let message = format!("route gateway `{gateway}` is not inside any on-prem network");
     let diagnostic = Diagnostic::error(codes::GATEWAY_OUTSIDE_ONPREM, message)
-        .with_label(
-            checker.spans.value(&path.key("gateway")),
-            "outside `onprem.networks`",
-        )
-        .with_help(
-            "use a gateway address inside one of `onprem.networks`, or add its network there",
-        );
+        .with_label(checker.spans.value(&path.key("gateway")), "outside `onprem.networks`")
+        .with_help("use a gateway address inside one of `onprem.networks`, or add its network there");
     checker.report(diagnostic);
 }
 
 /// Warns about a route that does not lead into the VPC, which is what these routes are for.
-fn check_destination_reaches_vpc(
-    checker: &mut Checker<'_>,
-    path: &KeyPath,
-    destination: Ipv4Net,
-    vpc: Ipv4Net,
-) {
+fn check_destination_reaches_vpc(checker: &mut Checker<'_>, path: &KeyPath, destination: Ipv4Net, vpc: Ipv4Net) {
     if overlaps(destination, vpc) {
         return;
     }
     let message = format!("route destination `{destination}` does not reach the VPC CIDR `{vpc}`");
     let diagnostic = Diagnostic::warning(codes::ROUTE_OUTSIDE_VPC, message)
-        .with_label(
-            checker.spans.value(&path.key("destination")),
-            "outside the VPC",
-        )
-        .with_help(format!(
-            "these routes send traffic for the VPC through the subnet router; use `{vpc}`"
-        ));
+        .with_label(checker.spans.value(&path.key("destination")), "outside the VPC")
+        .with_help(format!("these routes send traffic for the VPC through the subnet router; use `{vpc}`"));
     checker.report(diagnostic);
 }
 
@@ -125,7 +92,8 @@ fn parse_destination(checker: &mut Checker<'_>, path: &KeyPath, text: &str) -> O
                 .with_help("give the destination network as an IPv4 CIDR, usually the VPC CIDR, e.g. `10.1.0.0/16`")
         }
         Err(CidrError::HostBits { network }) => {
-            let message = format!("route destination `{text}` has host bits set after the /{} prefix", network.prefix_len());
+            let message =
+                format!("route destination `{text}` has host bits set after the /{} prefix", network.prefix_len());
             Diagnostic::error(codes::CIDR_HOST_BITS, message)
                 .with_label(span, "host bits set")
                 .with_help(format!("give the network address: `{network}`"))
@@ -139,15 +107,10 @@ fn parse_gateway(checker: &mut Checker<'_>, path: &KeyPath, text: &str) -> Optio
     if let Ok(address) = text.parse::<Ipv4Addr>() {
         return Some(address);
     }
-    let diagnostic = Diagnostic::error(
-        codes::INVALID_GATEWAY,
-        format!("route gateway `{text}` is not an IPv4 address"),
-    )
-    .with_label(
-        checker.spans.value(&path.key("gateway")),
-        "not an IPv4 address",
-    )
-    .with_help("give the next hop's IPv4 address without a prefix length, e.g. `192.168.6.1`");
+    let diagnostic =
+        Diagnostic::error(codes::INVALID_GATEWAY, format!("route gateway `{text}` is not an IPv4 address"))
+            .with_label(checker.spans.value(&path.key("gateway")), "not an IPv4 address")
+            .with_help("give the next hop's IPv4 address without a prefix length, e.g. `192.168.6.1`");
     checker.report(diagnostic);
     None
 }
@@ -171,16 +134,11 @@ fn check_roles(checker: &mut Checker<'_>) {
     for (position, role) in onprem.machine_config_roles.iter().enumerate() {
         let span = checker.spans.value(&roles_path.index(position));
         if let Some(&earlier) = first_seen.get(role.as_str()) {
-            let diagnostic = Diagnostic::error(
-                codes::DUPLICATE_ENTRY,
-                format!("MachineConfig role `{role}` is listed twice"),
-            )
-            .with_label(span, "duplicate")
-            .with_label(
-                checker.spans.value(&roles_path.index(earlier)),
-                "first listed here",
-            )
-            .with_help("remove the repeated role");
+            let diagnostic =
+                Diagnostic::error(codes::DUPLICATE_ENTRY, format!("MachineConfig role `{role}` is listed twice"))
+                    .with_label(span, "duplicate")
+                    .with_label(checker.spans.value(&roles_path.index(earlier)), "first listed here")
+                    .with_help("remove the repeated role");
             checker.report(diagnostic);
             continue;
         }

@@ -52,10 +52,7 @@ fn ai_dev_parses_routes_and_pools() {
     assert_eq!(gpu.taints.len(), 1);
     assert_eq!(gpu.taints[0].key, "nvidia.com/gpu");
     assert_eq!(gpu.taints[0].effect, "NoSchedule");
-    assert_eq!(
-        gpu.release_image_or(&checked.environment.cluster),
-        checked.environment.cluster.release_image
-    );
+    assert_eq!(gpu.release_image_or(&checked.environment.cluster), checked.environment.cluster.release_image);
     assert_eq!(checked.node_pool_name("gpu"), "ai-gpu");
 }
 
@@ -64,18 +61,10 @@ fn ai_dev_reads_pull_secret_and_digest() {
     let checked = load(&examples_dir().join("ai-dev.toml")).expect("ai-dev example is valid");
 
     assert!(checked.pull_secret.expose().contains("\"auths\""));
-    assert_eq!(
-        checked.pull_secret_path(),
-        examples_dir().join("pull-secret.example.json")
-    );
+    assert_eq!(checked.pull_secret_path(), examples_dir().join("pull-secret.example.json"));
     assert_eq!(checked.base_dir, examples_dir());
     assert_eq!(checked.source_digest.len(), 64);
-    assert!(
-        checked
-            .source_digest
-            .bytes()
-            .all(|byte| byte.is_ascii_hexdigit())
-    );
+    assert!(checked.source_digest.bytes().all(|byte| byte.is_ascii_hexdigit()));
     assert_eq!(checked.environment.subnet_router.instance_type, "t3.small");
     assert!(!checked.environment.subnet_router.source_nat);
 }
@@ -99,21 +88,14 @@ fn ai_prod_loads_clean() {
 fn examples_start_with_schema_line() {
     for name in ["ai-dev.toml", "ai-prod.toml"] {
         let text = std::fs::read_to_string(examples_dir().join(name)).expect("read the example");
-        assert_eq!(
-            text.lines().next(),
-            Some("#:schema ../schemas/environment.schema.json"),
-            "{name}"
-        );
+        assert_eq!(text.lines().next(), Some("#:schema ../schemas/environment.schema.json"), "{name}");
     }
 }
 
 #[test]
 fn digest_changes_with_content() {
     let first = Case::new("digest_first").load().expect("valid file");
-    let second = Case::new("digest_second")
-        .append("# a comment\n")
-        .load()
-        .expect("valid file");
+    let second = Case::new("digest_second").append("# a comment\n").load().expect("valid file");
 
     assert_ne!(first.source_digest, second.source_digest);
 }
@@ -129,19 +111,10 @@ fn defaults_fill_optional_keys() {
 
     let checked = case.load().expect("valid file");
 
-    assert_eq!(
-        checked.cluster_network.to_string(),
-        tether_config::DEFAULT_CLUSTER_NETWORK
-    );
-    assert_eq!(
-        checked.service_network.to_string(),
-        tether_config::DEFAULT_SERVICE_NETWORK
-    );
+    assert_eq!(checked.cluster_network.to_string(), tether_config::DEFAULT_CLUSTER_NETWORK);
+    assert_eq!(checked.service_network.to_string(), tether_config::DEFAULT_SERVICE_NETWORK);
     assert_eq!(checked.environment.onprem.machine_config_roles, ["master"]);
     assert!(!checked.environment.subnet_router.source_nat);
     assert_eq!(checked.environment.pools["gpu"].root_volume.size_gib, 120);
-    assert_eq!(
-        checked.environment.pools["gpu"].root_volume.volume_type,
-        "gp3"
-    );
+    assert_eq!(checked.environment.pools["gpu"].root_volume.volume_type, "gp3");
 }

@@ -23,10 +23,7 @@ fn pull_secret_missing() {
     let expected_path = case.dir.join("absent.json");
     assert_eq!(
         found.message(),
-        format!(
-            "pull secret file `absent.json` not found (looked for {})",
-            expected_path.display()
-        )
+        format!("pull secret file `absent.json` not found (looked for {})", expected_path.display())
     );
     assert!(help(&found).contains("https://console.redhat.com/openshift/install/pull-secret"));
     assert!(help(&found).contains("relative path resolves against the environment file's folder"));
@@ -40,15 +37,8 @@ fn pull_secret_is_directory() {
 
     let found = case.only("tether::config::pull_secret_not_a_file");
 
-    assert!(
-        found
-            .message()
-            .starts_with("pull secret file `secrets` is a directory or another non-file")
-    );
-    assert_eq!(
-        help(&found),
-        "point `cluster.pull_secret_file` at the pull secret's JSON file"
-    );
+    assert!(found.message().starts_with("pull secret file `secrets` is a directory or another non-file"));
+    assert_eq!(help(&found), "point `cluster.pull_secret_file` at the pull secret's JSON file");
     assert_eq!(case.text_at(&found), "secrets");
 }
 
@@ -66,26 +56,16 @@ fn pull_secret_not_json() {
     assert_eq!(case.text_at(&found), "pull-secret.example.json");
     let diagnostics = case.diagnostics();
     assert!(!format!("{diagnostics:?} {diagnostics}").contains(CANARY));
-    assert!(
-        !diagnostics
-            .iter()
-            .any(|entry| entry.message().contains(CANARY) || help(entry).contains(CANARY))
-    );
+    assert!(!diagnostics.iter().any(|entry| entry.message().contains(CANARY) || help(entry).contains(CANARY)));
 }
 
 #[test]
 fn pull_secret_without_auths() {
-    let case = with_secret(
-        "pull_secret_without_auths",
-        &format!("{{\"auth\": \"{CANARY}\"}}"),
-    );
+    let case = with_secret("pull_secret_without_auths", &format!("{{\"auth\": \"{CANARY}\"}}"));
 
     let found = case.only("tether::config::pull_secret_no_auths");
 
-    assert_eq!(
-        found.message(),
-        "pull secret file `pull-secret.example.json` has no `auths` object at the top level"
-    );
+    assert_eq!(found.message(), "pull secret file `pull-secret.example.json` has no `auths` object at the top level");
     assert!(help(&found).contains("{\"auths\":"));
     assert!(!found.message().contains(CANARY));
     assert_eq!(case.text_at(&found), "pull-secret.example.json");
@@ -93,10 +73,7 @@ fn pull_secret_without_auths() {
 
 #[test]
 fn pull_secret_auths_not_object() {
-    let case = with_secret(
-        "pull_secret_auths_not_object",
-        &format!("{{\"auths\": [\"{CANARY}\"]}}"),
-    );
+    let case = with_secret("pull_secret_auths_not_object", &format!("{{\"auths\": [\"{CANARY}\"]}}"));
 
     let found = case.only("tether::config::pull_secret_no_auths");
 
@@ -105,21 +82,15 @@ fn pull_secret_auths_not_object() {
 
 #[test]
 fn pull_secret_resolves_against_file_folder() {
-    let case = Case::new("pull_secret_resolves_against_file_folder")
-        .replace("pull-secret.example.json", "secrets/pull.json");
+    let case =
+        Case::new("pull_secret_resolves_against_file_folder").replace("pull-secret.example.json", "secrets/pull.json");
     fs::create_dir_all(case.dir.join("secrets")).expect("create the folder");
-    fs::write(case.dir.join("secrets/pull.json"), "{\"auths\": {}}")
-        .expect("write the pull secret");
+    fs::write(case.dir.join("secrets/pull.json"), "{\"auths\": {}}").expect("write the pull secret");
 
-    let checked = case
-        .load()
-        .expect("the relative path resolves next to the environment file");
+    let checked = case.load().expect("the relative path resolves next to the environment file");
 
     assert_eq!(checked.pull_secret.expose(), "{\"auths\": {}}");
-    assert_eq!(
-        checked.pull_secret_path(),
-        case.dir.join("secrets/pull.json")
-    );
+    assert_eq!(checked.pull_secret_path(), case.dir.join("secrets/pull.json"));
 }
 
 #[test]
@@ -151,21 +122,12 @@ fn checked_debug_hides_pull_secret() {
 #[test]
 fn pull_secret_not_utf8() {
     let case = Case::new("pull_secret_not_utf8");
-    fs::write(
-        case.dir.join("pull-secret.example.json"),
-        b"{\"auths\": \"\xff\"}",
-    )
-    .expect("write the pull secret");
+    fs::write(case.dir.join("pull-secret.example.json"), b"{\"auths\": \"\xff\"}").expect("write the pull secret");
 
     let found = case.only("tether::config::pull_secret_unreadable");
 
-    assert_eq!(
-        found.message(),
-        "pull secret file `pull-secret.example.json` is not UTF-8"
-    );
-    assert!(
-        help(&found).starts_with("check the file's permissions, or download the pull secret again")
-    );
+    assert_eq!(found.message(), "pull secret file `pull-secret.example.json` is not UTF-8");
+    assert!(help(&found).starts_with("check the file's permissions, or download the pull secret again"));
     assert_eq!(case.text_at(&found), "pull-secret.example.json");
 }
 
@@ -175,8 +137,5 @@ fn pull_secret_too_large() {
 
     let found = case.only("tether::config::pull_secret_unreadable");
 
-    assert_eq!(
-        found.message(),
-        "pull secret file `pull-secret.example.json` is larger than 1048576 bytes"
-    );
+    assert_eq!(found.message(), "pull secret file `pull-secret.example.json` is larger than 1048576 bytes");
 }

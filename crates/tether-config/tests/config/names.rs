@@ -2,12 +2,12 @@
 
 use crate::support::{Case, help};
 
-const LABEL_HELP: &str = "use 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `ai-dev`";
+const LABEL_HELP: &str =
+    "use 1 to 63 lowercase letters, digits and `-`, starting and ending with a letter or digit, e.g. `ai-dev`";
 
 #[test]
 fn environment_name_uppercase() {
-    let case =
-        Case::new("environment_name_uppercase").replace("name = \"ai-dev\"", "name = \"AI-dev\"");
+    let case = Case::new("environment_name_uppercase").replace("name = \"ai-dev\"", "name = \"AI-dev\"");
 
     let found = case.only("tether::config::invalid_dns_label");
 
@@ -33,15 +33,11 @@ fn cluster_name_trailing_dash() {
 #[test]
 fn namespace_too_long() {
     let long = "n".repeat(64);
-    let case = Case::new("namespace_too_long")
-        .replace("namespace = \"hcp-ai\"", &format!("namespace = \"{long}\""));
+    let case = Case::new("namespace_too_long").replace("namespace = \"hcp-ai\"", &format!("namespace = \"{long}\""));
 
     let found = case.only("tether::config::invalid_dns_label");
 
-    assert_eq!(
-        found.message(),
-        format!("namespace `{long}` is 64 characters long, more than 63")
-    );
+    assert_eq!(found.message(), format!("namespace `{long}` is 64 characters long, more than 63"));
     assert_eq!(case.text_at(&found), long);
 }
 
@@ -51,17 +47,13 @@ fn infra_id_underscore() {
 
     let found = case.only("tether::config::invalid_dns_label");
 
-    assert_eq!(
-        found.message(),
-        "infra id `ai_1` contains '_'; only lowercase letters, digits and `-` are allowed"
-    );
+    assert_eq!(found.message(), "infra id `ai_1` contains '_'; only lowercase letters, digits and `-` are allowed");
     assert_eq!(case.text_at(&found), "ai_1");
 }
 
 #[test]
 fn empty_name_is_reported_as_empty() {
-    let case =
-        Case::new("empty_name_is_reported_as_empty").replace("name = \"ai-dev\"", "name = \"\"");
+    let case = Case::new("empty_name_is_reported_as_empty").replace("name = \"ai-dev\"", "name = \"\"");
 
     let found = case.only("tether::config::invalid_dns_label");
 
@@ -75,13 +67,7 @@ fn pool_name_not_a_label() {
 
     let found = case.only("tether::config::invalid_dns_label");
 
-    assert!(
-        found
-            .message()
-            .starts_with("pool name `GPU` contains the uppercase letter `G`"),
-        "{}",
-        found.message()
-    );
+    assert!(found.message().starts_with("pool name `GPU` contains the uppercase letter `G`"), "{}", found.message());
     assert_eq!(help(&found), LABEL_HELP);
     assert_eq!(case.text_at(&found), "GPU");
 }
@@ -89,16 +75,13 @@ fn pool_name_not_a_label() {
 #[test]
 fn node_pool_name_too_long() {
     let pool = "p".repeat(61);
-    let case =
-        Case::new("node_pool_name_too_long").replace("[pools.gpu]", &format!("[pools.{pool}]"));
+    let case = Case::new("node_pool_name_too_long").replace("[pools.gpu]", &format!("[pools.{pool}]"));
 
     let found = case.only("tether::config::node_pool_name_too_long");
 
     assert_eq!(
         found.message(),
-        format!(
-            "NodePool name `ai-{pool}` (cluster name `-` pool name) is 64 characters long, more than 63"
-        )
+        format!("NodePool name `ai-{pool}` (cluster name `-` pool name) is 64 characters long, more than 63")
     );
     assert!(help(&found).starts_with("shorten the pool name or `cluster.name`"));
     assert_eq!(case.labelled_texts(&found), [pool.as_str(), "ai"]);
@@ -107,10 +90,8 @@ fn node_pool_name_too_long() {
 #[test]
 fn control_plane_namespace_too_long() {
     let namespace = "n".repeat(61);
-    let case = Case::new("control_plane_namespace_too_long").replace(
-        "namespace = \"hcp-ai\"",
-        &format!("namespace = \"{namespace}\""),
-    );
+    let case = Case::new("control_plane_namespace_too_long")
+        .replace("namespace = \"hcp-ai\"", &format!("namespace = \"{namespace}\""));
 
     let found = case.only("tether::config::control_plane_namespace_too_long");
 
@@ -126,33 +107,28 @@ fn control_plane_namespace_too_long() {
 
 #[test]
 fn base_domain_empty_part() {
-    let case = Case::new("base_domain_empty_part").replace(
-        "base_domain = \"hcp.example.com\"",
-        "base_domain = \"hcp..example.com\"",
-    );
+    let case = Case::new("base_domain_empty_part")
+        .replace("base_domain = \"hcp.example.com\"", "base_domain = \"hcp..example.com\"");
 
     let found = case.only("tether::config::invalid_dns_subdomain");
 
-    assert_eq!(
-        found.message(),
-        "base domain `hcp..example.com` has an empty part between dots"
-    );
+    assert_eq!(found.message(), "base domain `hcp..example.com` has an empty part between dots");
     assert!(help(&found).contains("e.g. `hcp.example.com`"));
     assert_eq!(case.text_at(&found), "hcp..example.com");
 }
 
 #[test]
 fn etcd_storage_class_uppercase() {
-    let case = Case::new("etcd_storage_class_uppercase").replace(
-        "etcd_storage_class = \"lvms-vg1\"",
-        "etcd_storage_class = \"LVMS\"",
-    );
+    let case = Case::new("etcd_storage_class_uppercase")
+        .replace("etcd_storage_class = \"lvms-vg1\"", "etcd_storage_class = \"LVMS\"");
 
     let found = case.only("tether::config::invalid_dns_subdomain");
 
-    assert!(found.message().starts_with(
-        "etcd storage class `LVMS` has a part `LVMS` that contains the uppercase letter `L`"
-    ));
+    assert!(
+        found
+            .message()
+            .starts_with("etcd storage class `LVMS` has a part `LVMS` that contains the uppercase letter `L`")
+    );
     assert_eq!(case.text_at(&found), "LVMS");
 }
 
@@ -166,13 +142,8 @@ fn release_image_without_tag() {
         found.message(),
         "release image `quay.io/openshift-release-dev/ocp-release` has neither a tag nor a digest"
     );
-    assert!(
-        help(&found).starts_with("give `registry/repository:tag` or `registry/repository@sha256:")
-    );
-    assert_eq!(
-        case.text_at(&found),
-        "quay.io/openshift-release-dev/ocp-release"
-    );
+    assert!(help(&found).starts_with("give `registry/repository:tag` or `registry/repository@sha256:"));
+    assert_eq!(case.text_at(&found), "quay.io/openshift-release-dev/ocp-release");
 }
 
 #[test]
@@ -186,42 +157,27 @@ fn release_image_uppercase_repository() {
         found.message(),
         "release image `quay.io/OpenShift/ocp-release:4.21.12-x86_64` has a repository path component `OpenShift` that is not lowercase"
     );
-    assert_eq!(
-        case.text_at(&found),
-        "quay.io/OpenShift/ocp-release:4.21.12-x86_64"
-    );
+    assert_eq!(case.text_at(&found), "quay.io/OpenShift/ocp-release:4.21.12-x86_64");
 }
 
 #[test]
 fn release_image_without_registry() {
-    let case =
-        Case::new("release_image_without_registry").replace("quay.io/openshift-release-dev/", "");
+    let case = Case::new("release_image_without_registry").replace("quay.io/openshift-release-dev/", "");
 
     let found = case.only("tether::config::invalid_release_image");
 
-    assert_eq!(
-        found.message(),
-        "release image `ocp-release:4.21.12-x86_64` has no registry host, e.g. `quay.io/`"
-    );
+    assert_eq!(found.message(), "release image `ocp-release:4.21.12-x86_64` has no registry host, e.g. `quay.io/`");
     assert_eq!(case.text_at(&found), "ocp-release:4.21.12-x86_64");
 }
 
 #[test]
 fn release_image_short_digest() {
-    let case =
-        Case::new("release_image_short_digest").replace(":4.21.12-x86_64\"", "@sha256:abc\"");
+    let case = Case::new("release_image_short_digest").replace(":4.21.12-x86_64\"", "@sha256:abc\"");
 
     let found = case.only("tether::config::invalid_release_image");
 
-    assert!(
-        found
-            .message()
-            .ends_with("has a digest that is not `sha256:` followed by 64 lowercase hex digits")
-    );
-    assert_eq!(
-        case.text_at(&found),
-        "quay.io/openshift-release-dev/ocp-release@sha256:abc"
-    );
+    assert!(found.message().ends_with("has a digest that is not `sha256:` followed by 64 lowercase hex digits"));
+    assert_eq!(case.text_at(&found), "quay.io/openshift-release-dev/ocp-release@sha256:abc");
 }
 
 #[test]
@@ -233,10 +189,7 @@ fn pool_release_image_override_checked() {
 
     let found = case.only("tether::config::invalid_release_image");
 
-    assert_eq!(
-        found.message(),
-        "release image `quay.io/ocp-release` has neither a tag nor a digest"
-    );
+    assert_eq!(found.message(), "release image `quay.io/ocp-release` has neither a tag nor a digest");
     assert_eq!(case.text_at(&found), "quay.io/ocp-release");
 }
 

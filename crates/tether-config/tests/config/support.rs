@@ -20,20 +20,14 @@ pub struct Case {
 impl Case {
     /// Starts from `examples/ai-dev.toml`, in a fresh folder named after the test.
     pub fn new(name: &str) -> Case {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-            .join("tether-config")
-            .join(name);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tether-config").join(name);
         if dir.exists() {
             fs::remove_dir_all(&dir).expect("remove the previous run's folder");
         }
         fs::create_dir_all(&dir).expect("create the test folder");
-        fs::copy(
-            examples_dir().join("pull-secret.example.json"),
-            dir.join("pull-secret.example.json"),
-        )
-        .expect("copy the example pull secret");
-        let source = fs::read_to_string(examples_dir().join("ai-dev.toml"))
-            .expect("read the ai-dev example");
+        fs::copy(examples_dir().join("pull-secret.example.json"), dir.join("pull-secret.example.json"))
+            .expect("copy the example pull secret");
+        let source = fs::read_to_string(examples_dir().join("ai-dev.toml")).expect("read the ai-dev example");
         Case { dir, source }
     }
 
@@ -41,10 +35,7 @@ impl Case {
     /// test cannot edit the wrong line.
     pub fn replace(mut self, from: &str, to: &str) -> Case {
         let count = self.source.matches(from).count();
-        assert_eq!(
-            count, 1,
-            "expected exactly one {from:?} in the environment file"
-        );
+        assert_eq!(count, 1, "expected exactly one {from:?} in the environment file");
         self.source = self.source.replacen(from, to, 1);
         self
     }
@@ -78,10 +69,7 @@ impl Case {
     /// also shows that the bad value does not set off unrelated rules.
     pub fn only(&self, code: &str) -> Diagnostic {
         let diagnostics = self.diagnostics();
-        let errors: Vec<&Diagnostic> = diagnostics
-            .iter()
-            .filter(|entry| entry.is_error())
-            .collect();
+        let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|entry| entry.is_error()).collect();
         assert_eq!(errors.len(), 1, "expected only {code}, found: {errors:#?}");
         assert_eq!(errors[0].code(), code);
         errors[0].clone()
@@ -95,10 +83,7 @@ impl Case {
 
     /// Returns the text under every label of the diagnostic, primary first.
     pub fn labelled_texts(&self, diagnostic: &Diagnostic) -> Vec<&str> {
-        diagnostic
-            .labels()
-            .map(|(span, _)| &self.source[span])
-            .collect()
+        diagnostic.labels().map(|(span, _)| &self.source[span]).collect()
     }
 }
 

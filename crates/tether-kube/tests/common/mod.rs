@@ -11,7 +11,8 @@ pub const ENVIRONMENT: &str = "ai-dev";
 /// The HostedCluster's namespace.
 pub const NAMESPACE: &str = "hcp-ai";
 /// The pull secret's plaintext, a `.dockerconfigjson` document.
-pub const PULL_SECRET: &str = r#"{"auths":{"quay.io":{"auth":"dGV0aGVyLXRlc3Q6c2VrcmV0LXB1bGwtdG9rZW4=","email":"ops@example.com"}}}"#;
+pub const PULL_SECRET: &str =
+    r#"{"auths":{"quay.io":{"auth":"dGV0aGVyLXRlc3Q6c2VrcmV0LXB1bGwtdG9rZW4=","email":"ops@example.com"}}}"#;
 
 /// Encodes the pull secret as the Secret's `data` carries it: standard padded base64.
 pub fn pull_secret_base64() -> String {
@@ -71,7 +72,13 @@ pub fn pull_secret(environment: &str) -> Desired {
     let address = Address::cluster("secret", "pull-secret");
     let metadata = metadata(&address, environment, "ai-pull-secret", Some(NAMESPACE));
     let data = Value::map([(".dockerconfigjson", Value::Sensitive(Sensitive::new(&pull_secret_base64())))]);
-    object(address, "v1", "Secret", metadata, vec![("type", Value::from("kubernetes.io/dockerconfigjson")), ("data", data)])
+    object(
+        address,
+        "v1",
+        "Secret",
+        metadata,
+        vec![("type", Value::from("kubernetes.io/dockerconfigjson")), ("data", data)],
+    )
 }
 
 /// `cluster.hosted_cluster.ai`, with the AWS platform fields `hcp create cluster aws` sets.
@@ -185,7 +192,8 @@ pub struct Harness {
 impl Harness {
     /// Starts a server that serves the standard types, HyperShift's and MachineConfig included.
     pub async fn start() -> Harness {
-        Harness::with_server(tether_testkit::kube::KubeTestServer::start().await.expect("the test API server starts")).await
+        Harness::with_server(tether_testkit::kube::KubeTestServer::start().await.expect("the test API server starts"))
+            .await
     }
 
     /// Connects a provider to an already started server through a kubeconfig file.
@@ -194,17 +202,25 @@ impl Harness {
     }
 
     /// As [`Harness::with_server`], with the given client timeouts.
-    pub async fn with_timeouts(server: tether_testkit::kube::KubeTestServer, timeouts: tether_kube::ClientTimeouts) -> Harness {
+    pub async fn with_timeouts(
+        server: tether_testkit::kube::KubeTestServer,
+        timeouts: tether_kube::ClientTimeouts,
+    ) -> Harness {
         let directory = tempfile::tempdir().expect("a temporary directory");
         let kubeconfig = directory.path().join("kubeconfig");
         server.write_kubeconfig(&kubeconfig).expect("the kubeconfig is written");
         let options = tether_kube::KubeOptions { kubeconfig: Some(kubeconfig.clone()), context: None };
-        let provider = tether_kube::TetherKube::connect_with_timeouts(&options, timeouts).await.expect("the provider connects");
+        let provider =
+            tether_kube::TetherKube::connect_with_timeouts(&options, timeouts).await.expect("the provider connects");
         Harness { server, provider, kubeconfig, _directory: directory }
     }
 
     /// Creates one resource through the provider.
-    pub async fn create(&self, environment: &str, desired: &Desired) -> Result<tether_engine::Applied, tether_engine::ProviderError> {
+    pub async fn create(
+        &self,
+        environment: &str,
+        desired: &Desired,
+    ) -> Result<tether_engine::Applied, tether_engine::ProviderError> {
         use tether_engine::Provider as _;
         let request = tether_engine::ApplyRequest {
             environment,
@@ -217,7 +233,12 @@ impl Harness {
     }
 
     /// Updates one resource through the provider.
-    pub async fn update(&self, environment: &str, id: &str, desired: &Desired) -> Result<tether_engine::Applied, tether_engine::ProviderError> {
+    pub async fn update(
+        &self,
+        environment: &str,
+        id: &str,
+        desired: &Desired,
+    ) -> Result<tether_engine::Applied, tether_engine::ProviderError> {
         use tether_engine::Provider as _;
         let request = tether_engine::ApplyRequest {
             environment,
@@ -230,9 +251,19 @@ impl Harness {
     }
 
     /// Deletes one resource through the provider.
-    pub async fn delete(&self, environment: &str, id: &str, desired: &Desired) -> Result<(), tether_engine::ProviderError> {
+    pub async fn delete(
+        &self,
+        environment: &str,
+        id: &str,
+        desired: &Desired,
+    ) -> Result<(), tether_engine::ProviderError> {
         use tether_engine::Provider as _;
-        let request = tether_engine::DeleteRequest { environment, address: &desired.address, id, attributes: &desired.attributes };
+        let request = tether_engine::DeleteRequest {
+            environment,
+            address: &desired.address,
+            id,
+            attributes: &desired.attributes,
+        };
         self.provider.delete(&request).await
     }
 
@@ -246,7 +277,11 @@ impl Harness {
     }
 
     /// Observes with the given resources as desired and an empty state.
-    pub async fn observe(&self, environment: &str, desired: &[Desired]) -> Result<Vec<tether_model::ObservedResource>, tether_engine::ProviderError> {
+    pub async fn observe(
+        &self,
+        environment: &str,
+        desired: &[Desired],
+    ) -> Result<Vec<tether_model::ObservedResource>, tether_engine::ProviderError> {
         use tether_engine::Provider as _;
         let resources: Vec<tether_model::Resource> =
             desired.iter().map(|d| tether_model::Resource::new(d.address.clone(), d.attributes.clone())).collect();
