@@ -87,6 +87,26 @@ pub(crate) fn tag_specification(resource_type: ResourceType, tags: &BTreeMap<Str
     TagSpecification::builder().resource_type(resource_type).set_tags(Some(sdk_tags(tags))).build()
 }
 
+/// Updates a resource whose tags are the only attributes that change in place: checks that none
+/// of `immutable` would change, then brings the tags in line. Returns the unchanged id.
+///
+/// # Errors
+/// Fails when an immutable attribute would change, or when a tag call fails.
+pub(crate) async fn update_tags_only(
+    ec2: &aws_sdk_ec2::Client,
+    request: &tether_engine::ApplyRequest<'_>,
+    id: &str,
+    immutable: &[&str],
+) -> Result<String, ProviderError> {
+    const OPERATION: &str = "CreateTags";
+    let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
+    let tags = desired_tags(&reader, request.environment)?;
+    crate::attributes::ensure_unchanged(request.address, request.before, request.attributes, immutable, OPERATION)?;
+
+    update_tags(ec2, id, request.before, &tags).await?;
+    Ok(id.to_owned())
+}
+
 /// Changes the tags of resource `id` from the observed ones in `before` to `desired`: CreateTags
 /// for added or changed keys and DeleteTags for removed keys. `aws:` keys are never touched.
 ///

@@ -5,11 +5,13 @@ use tether_engine::{ApplyRequest, DeleteRequest, ProviderError};
 use tether_model::{ObservedResource, Value};
 
 use super::{observed, response_field};
-use crate::attributes::{AttributeReader, ensure_unchanged};
+use crate::attributes::AttributeReader;
 use crate::client::AwsProvider;
 use crate::error::{send, send_unless_absent};
 use crate::kind::Kind;
-use crate::tags::{desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags};
+use crate::tags::{
+    desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags_only,
+};
 
 /// Lists the environment's Elastic IPs (DescribeAddresses returns them all in one page).
 ///
@@ -64,13 +66,7 @@ pub(crate) async fn update(
     request: &ApplyRequest<'_>,
     id: &str,
 ) -> Result<String, ProviderError> {
-    const OPERATION: &str = "CreateTags";
-    let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
-    let tags = desired_tags(&reader, request.environment)?;
-    ensure_unchanged(request.address, request.before, request.attributes, &["domain"], OPERATION)?;
-
-    update_tags(&provider.ec2, id, request.before, &tags).await?;
-    Ok(id.to_owned())
+    update_tags_only(&provider.ec2, request, id, &["domain"]).await
 }
 
 /// Releases the address; one that is already released counts as deleted.

@@ -5,12 +5,14 @@ use tether_engine::{ApplyRequest, DeleteRequest, ProviderError};
 use tether_model::{ObservedResource, Value};
 
 use super::{observed, optional_string, response_field};
-use crate::attributes::{AttributeReader, ensure_unchanged};
+use crate::attributes::AttributeReader;
 use crate::client::AwsProvider;
 use crate::error::{AwsError, has_code, send, send_unless_absent};
 use crate::idempotency::client_token;
 use crate::kind::Kind;
-use crate::tags::{desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags};
+use crate::tags::{
+    desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags_only,
+};
 use crate::wait::wait_until;
 
 const NOT_FOUND: &[&str] = &["NatGatewayNotFound", "InvalidNatGatewayID.NotFound"];
@@ -134,14 +136,7 @@ pub(crate) async fn update(
     request: &ApplyRequest<'_>,
     id: &str,
 ) -> Result<String, ProviderError> {
-    const OPERATION: &str = "CreateTags";
-    let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
-    let tags = desired_tags(&reader, request.environment)?;
-    let immutable = ["subnet_id", "allocation_id"];
-    ensure_unchanged(request.address, request.before, request.attributes, &immutable, OPERATION)?;
-
-    update_tags(&provider.ec2, id, request.before, &tags).await?;
-    Ok(id.to_owned())
+    update_tags_only(&provider.ec2, request, id, &["subnet_id", "allocation_id"]).await
 }
 
 /// Deletes the gateway and waits until it is gone, so that its Elastic IP and subnet can go next.

@@ -6,11 +6,13 @@ use tether_engine::{ApplyRequest, DeleteRequest, ProviderError};
 use tether_model::ObservedResource;
 
 use super::{observed, optional_string, response_field};
-use crate::attributes::{AttributeReader, ensure_unchanged};
+use crate::attributes::AttributeReader;
 use crate::client::AwsProvider;
 use crate::error::{send, send_unless_absent};
 use crate::kind::Kind;
-use crate::tags::{desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags};
+use crate::tags::{
+    desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags_only,
+};
 
 /// Lists the environment's route tables with their routes and associations.
 ///
@@ -70,13 +72,7 @@ pub(crate) async fn update(
     request: &ApplyRequest<'_>,
     id: &str,
 ) -> Result<String, ProviderError> {
-    const OPERATION: &str = "CreateTags";
-    let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
-    let tags = desired_tags(&reader, request.environment)?;
-    ensure_unchanged(request.address, request.before, request.attributes, &["vpc_id"], OPERATION)?;
-
-    update_tags(&provider.ec2, id, request.before, &tags).await?;
-    Ok(id.to_owned())
+    update_tags_only(&provider.ec2, request, id, &["vpc_id"]).await
 }
 
 /// Deletes the route table; one that is already gone counts as deleted.
