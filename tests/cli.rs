@@ -85,3 +85,32 @@ fn schema_command_matches_committed_file() {
         "regenerate with `cargo run -q -p tether-cli -- schema > schemas/environment.schema.json`"
     );
 }
+
+#[test]
+fn validate_warns_about_untainted_gpu_pool() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = example_copy(dir.path());
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("taints = [{ key = \"nvidia.com/gpu\", value = \"present\", effect = \"NoSchedule\" }]\n", "");
+    std::fs::write(&file, text).unwrap();
+
+    let output = tether(&["validate", file.to_str().unwrap()], dir.path());
+    assert!(output.status.success(), "warnings do not fail validation: {}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tether::catalog::gpu_pool_untainted"), "{stderr}");
+    assert!(stderr.contains("tether::config::scale_from_zero"), "{stderr}");
+}
+
+#[test]
+fn validate_rejects_too_few_untainted_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = example_copy(dir.path());
+    let text = std::fs::read_to_string(&file).unwrap().replace("replicas = 2", "replicas = 1");
+    std::fs::write(&file, text).unwrap();
+
+    let output = tether(&["validate", file.to_str().unwrap()], dir.path());
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("tether::config::untainted_nodes_too_few"), "{stderr}");
+}

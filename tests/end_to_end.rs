@@ -28,16 +28,36 @@ fn apply_converges_then_plans_single_changes() {
 
     let first = harness.tether_ok(&["plan", file]);
     assert_eq!(summary_line(&first), "Plan: 22 to add, 0 to change, 0 to destroy.", "{first}");
+    assert_eq!(first.matches("Note: the on-prem route MachineConfig").count(), 1, "{first}");
+    assert!(first.contains("at rest (autoscaled pools at min): +$1.0454/hour, +$763.14/month"), "{first}");
+    assert!(
+        first.trim_end().ends_with("with the roles in `rolesRef`"),
+        "the placement summary ends the plan:\n{first}"
+    );
 
     harness.tether_ok(&["apply", "--auto-approve", file]);
     let second = harness.tether_ok(&["plan", file]);
     assert_eq!(summary_line(&second), "No changes. Environment `ai-dev` matches its file.", "{second}");
+    assert!(!second.contains("Note: the on-prem route"), "the route caveat comes only with its creation:\n{second}");
+    assert!(second.contains("+$0.0000/hour, +$0.00/month (before $1.0454/hour, after $1.0454/hour)"), "{second}");
+    assert!(
+        second.contains("2 × m6i.2xlarge (8 vCPU, 32 GiB) in the private subnet of ap-southeast-2a"),
+        "existing subnets are followed by their AWS id:\n{second}"
+    );
 
     edit(Path::new(file), "autoscaling = { min = 0, max = 2 }", "autoscaling = { min = 0, max = 4 }");
     let scaled = harness.tether_ok(&["plan", file]);
     assert_eq!(summary_line(&scaled), "Plan: 0 to add, 1 to change, 0 to destroy.", "{scaled}");
     assert_eq!(headings(&scaled), ["cluster.node_pool.gpu will be updated in place"], "{scaled}");
     assert!(scaled.contains("~ spec.autoScaling.max = 2 -> 4"), "{scaled}");
+    harness.tether_ok(&["apply", "--auto-approve", file]);
+
+    // Untainted pools must keep two nodes in total, so a second untainted pool takes over before
+    // `workers` goes; adding it is one create, and removing `workers` is then exactly one delete.
+    let base = "\n[pools.base]\ninstance_type = \"m6i.2xlarge\"\nreplicas = 2\n";
+    std::fs::write(file, std::fs::read_to_string(file).unwrap() + base).unwrap();
+    let grown = harness.tether_ok(&["plan", file]);
+    assert_eq!(summary_line(&grown), "Plan: 1 to add, 0 to change, 0 to destroy.", "{grown}");
     harness.tether_ok(&["apply", "--auto-approve", file]);
 
     let text = std::fs::read_to_string(file).unwrap();
@@ -107,8 +127,16 @@ fn kubectl_sees_cluster_and_pools() {
 
 #[test]
 fn applied_objects_validate_against_crds() {
-    let crds = repository_root().join("../shared/reference/crds");
-    assert!(crds.is_dir(), "the HyperShift and MachineConfig CRDs are expected in {}", crds.display());
+    // The CRD files are not part of the repository; CI provides them beside the checkout.
+    let crds = match std::env::var_os("TETHER_CRD_DIR") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => repository_root().join("../shared/reference/crds"),
+    };
+    assert!(
+        crds.is_dir(),
+        "the HyperShift and MachineConfig CRDs are expected in {}; set TETHER_CRD_DIR to their folder",
+        crds.display()
+    );
     let harness = Harness::start();
     let file = harness.example("ai-dev.toml");
     harness.tether_ok(&["apply", "--auto-approve", file.to_str().unwrap()]);
@@ -249,4 +277,26 @@ fn strip_server_fields(object: &mut serde_json::Value) {
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
     }
+}
+
+#[test]
+fn plan_json_carries_cost_and_placement() {
+    let harness = Harness::start();
+    let file = harness.example("ai-dev.toml");
+
+    let stdout = harness.tether_ok(&["plan", "--json", file.to_str().unwrap()]);
+
+    let plan: serde_json::Value = serde_json::from_str(&stdout).expect("plan --json prints JSON");
+    let cost = &plan["cost"];
+    assert_eq!(cost["estimate"], true);
+    assert_eq!(cost["region"], "ap-southeast-2");
+    assert_eq!(cost["prices"]["as_of"], "2025-06-01");
+    assert_eq!(cost["change"]["hourly_at_rest"], 1.0454);
+    assert_eq!(cost["change"]["monthly_at_rest"], 763.142);
+    assert_eq!(cost["after"]["unpriced"], serde_json::json!(["cluster.node_pool.gpu"]));
+    assert_eq!(
+        plan["placement"]["management_cluster"][1]["detail"],
+        "8Gi persistent volume on storage class `lvms-vg1`"
+    );
+    assert_eq!(plan["notes"].as_array().map(Vec::len), Some(1), "the route caveat: {}", plan["notes"]);
 }

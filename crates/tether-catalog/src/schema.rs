@@ -19,6 +19,32 @@ pub struct KindSchema {
     /// difference. Other maps are compared only on the keys tether sets, because servers add
     /// their own (defaults, status, other controllers' labels).
     pub exact_maps: &'static [&'static str],
+    /// The effect of this kind's changes on running nodes.
+    pub nodes: NodeEffects,
+}
+
+/// The reach of a kind's changes into running nodes, from HyperShift's NodePool rollout rules and
+/// the Machine Config Operator's update behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeEffects {
+    /// The kind runs no nodes, or its changes do not reach them.
+    None,
+    /// A HyperShift NodePool.
+    NodePool {
+        /// Dotted paths whose change rolls out new nodes (a new machine template or payload).
+        rollout: &'static [&'static str],
+        /// Dotted paths whose change reaches only nodes created afterwards.
+        new_nodes_only: &'static [&'static str],
+    },
+    /// A HyperShift HostedCluster: replacing it replaces the hosted control plane.
+    HostedCluster,
+    /// A MachineConfig: creating, changing or deleting one drains and reboots each node of the
+    /// MachineConfigPool named by this label, because a dispatcher script is not one of the
+    /// Machine Config Operator's rebootless cases.
+    MachineConfig {
+        /// The label whose value names the MachineConfigPool.
+        role_label: &'static str,
+    },
 }
 
 impl KindSchema {
@@ -26,6 +52,11 @@ impl KindSchema {
     /// the path is one of them, lies inside one, or contains one.
     pub fn forces_replacement(&self, path: &str) -> bool {
         self.forces_replacement.iter().any(|forced| overlaps(path, forced))
+    }
+
+    /// Returns the paths among `paths` that lie inside or contain one of `fields`.
+    pub fn matching<'p>(fields: &[&str], paths: impl IntoIterator<Item = &'p str>) -> Vec<String> {
+        paths.into_iter().filter(|path| fields.iter().any(|field| overlaps(path, field))).map(str::to_owned).collect()
     }
 
     /// True when the map at `path` is compared whole.
@@ -80,12 +111,49 @@ const NODE_POOL_FIXED: &[&str] = &[
     "spec.platform.type",
 ];
 
+/// NodePool fields whose change rolls the pool's nodes: the release payload, the configuration
+/// ConfigMaps and every AWS machine-template field. CAPA machine templates cannot be edited in
+/// place, so HyperShift creates a new template and replaces the nodes.
+const NODE_POOL_ROLLOUT: &[&str] = &[
+    "spec.release",
+    "spec.config",
+    "spec.tuningConfig",
+    "spec.platform.aws.ami",
+    "spec.platform.aws.instanceType",
+    "spec.platform.aws.instanceProfile",
+    "spec.platform.aws.subnet",
+    "spec.platform.aws.securityGroups",
+    "spec.platform.aws.rootVolume",
+    "spec.platform.aws.placement",
+];
+
+/// NodePool fields that HyperShift copies onto a Node once, when the Node registers.
+const NODE_POOL_NEW_NODES_ONLY: &[&str] = &["spec.taints", "spec.nodeLabels"];
+
 const fn aws(kind: &'static str, rank: u8, forces_replacement: &'static [&'static str]) -> KindSchema {
-    KindSchema { provider: ProviderId::Aws, kind, rank, forces_replacement, exact_maps: AWS_TAGS }
+    KindSchema {
+        provider: ProviderId::Aws,
+        kind,
+        rank,
+        forces_replacement,
+        exact_maps: AWS_TAGS,
+        nodes: NodeEffects::None,
+    }
 }
 
 const fn cluster(kind: &'static str, rank: u8, forces_replacement: &'static [&'static str]) -> KindSchema {
-    KindSchema { provider: ProviderId::Cluster, kind, rank, forces_replacement, exact_maps: &[] }
+    KindSchema {
+        provider: ProviderId::Cluster,
+        kind,
+        rank,
+        forces_replacement,
+        exact_maps: &[],
+        nodes: NodeEffects::None,
+    }
+}
+
+const fn with_nodes(schema: KindSchema, nodes: NodeEffects) -> KindSchema {
+    KindSchema { nodes, ..schema }
 }
 
 const SCHEMAS: &[KindSchema] = &[
@@ -100,10 +168,16 @@ const SCHEMAS: &[KindSchema] = &[
     aws("route_table_association", 2, &["route_table_id", "subnet_id"]),
     aws("route", 3, &["route_table_id", "destination_cidr_block"]),
     cluster("namespace", 0, &KUBE_IDENTITY),
-    cluster("machine_config", 0, &KUBE_IDENTITY),
+    with_nodes(
+        cluster("machine_config", 0, &KUBE_IDENTITY),
+        NodeEffects::MachineConfig { role_label: "machineconfiguration.openshift.io/role" },
+    ),
     cluster("secret", 1, &["apiVersion", "kind", "metadata.name", "metadata.namespace", "type"]),
-    cluster("hosted_cluster", 2, HOSTED_CLUSTER_FIXED),
-    cluster("node_pool", 3, NODE_POOL_FIXED),
+    with_nodes(cluster("hosted_cluster", 2, HOSTED_CLUSTER_FIXED), NodeEffects::HostedCluster),
+    with_nodes(
+        cluster("node_pool", 3, NODE_POOL_FIXED),
+        NodeEffects::NodePool { rollout: NODE_POOL_ROLLOUT, new_nodes_only: NODE_POOL_NEW_NODES_ONLY },
+    ),
 ];
 
 /// Looks up the schema of an address's kind. It returns `None` for a kind this catalogue does
@@ -130,5 +204,16 @@ mod tests {
         let schema = kind_schema(&Address::cluster("node_pool", "gpu")).unwrap();
         assert!(!schema.forces_replacement("spec.autoScaling.max"));
         assert!(schema.forces_replacement("spec.arch"));
+    }
+
+    #[test]
+    fn node_pool_rollout_paths_match_nested_changes() {
+        let schema = kind_schema(&Address::cluster("node_pool", "gpu")).unwrap();
+        let NodeEffects::NodePool { rollout, new_nodes_only } = schema.nodes else {
+            panic!("a NodePool has node effects");
+        };
+        let paths = ["spec.platform.aws.instanceType", "spec.taints", "spec.autoScaling.max"];
+        assert_eq!(KindSchema::matching(rollout, paths), ["spec.platform.aws.instanceType"]);
+        assert_eq!(KindSchema::matching(new_nodes_only, paths), ["spec.taints"]);
     }
 }

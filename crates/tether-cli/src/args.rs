@@ -23,13 +23,28 @@ pub enum Command {
     /// Check an environment file and report every problem at once.
     Validate(FileArgs),
     /// Show what apply would change in AWS and on the management cluster.
-    Plan(EnvironmentArgs),
-    /// Plan, ask for confirmation, and make the changes.
+    Plan(PlanArgs),
+    /// Plan, ask for confirmation, and make the changes. FILE may also be a plan file saved by
+    /// `tether plan -out`, which is applied only if nothing changed since it was made.
     Apply(ApplyArgs),
+    /// Print a plan file saved by `tether plan -out`.
+    Show(ShowArgs),
     /// Print the environment's resource dependency graph in Graphviz DOT.
     Graph(FileArgs),
+    /// Print the estimated hourly and monthly cost of the file's node pools, NAT gateways and subnet
+    /// router at on-demand list prices, per item, at rest and at peak.
+    Cost(CostArgs),
+    /// Compare two environment files setting by setting: promotable differences, then per-environment
+    /// ones.
+    Diff(DiffArgs),
+    /// Copy promotable settings (release images, pool shapes) from one environment file into another,
+    /// editing the target in place.
+    Promote(PromoteArgs),
     /// Print the JSON Schema of environment files.
     Schema,
+    /// Post a saved plan as a pull-request comment, or update the comment posted before.
+    #[command(subcommand)]
+    Comment(CommentCommand),
 }
 
 /// An environment file.
@@ -37,6 +52,17 @@ pub enum Command {
 pub struct FileArgs {
     /// The environment file (TOML).
     pub file: PathBuf,
+}
+
+/// Arguments of `cost`.
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// The environment file (TOML).
+    pub file: PathBuf,
+
+    /// Print the estimate as JSON, with the same figures as the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// An environment file and how to reach what it describes.
@@ -68,7 +94,151 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
+    /// Print the plan in its versioned JSON form instead of text.
+    #[arg(long)]
+    pub json: bool,
+
     /// Maximum number of changes in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// Save the plan to FILE, for `tether apply FILE` and `tether show FILE`. `-out FILE` also works.
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Print the plan in its versioned JSON form instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Exit with 0 when there are no changes, 1 on an error and 2 when there are changes.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Arguments of `show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file.
+    pub file: PathBuf,
+
+    /// Print the plan in its versioned JSON form instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The form in which `plan` and `show` print a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Text for a terminal.
+    Text,
+    /// The versioned JSON form, as with `--json`.
+    Json,
+    /// Markdown for a pull-request comment, within GitHub's 65,536-character limit.
+    Markdown,
+}
+
+/// The output form of `plan` and `show`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// How to print the plan [default: text, or json with `--json`].
+    #[arg(long, value_enum, conflicts_with = "json")]
+    pub format: Option<OutputFormat>,
+
+    /// With `--format markdown`, also write the whole plan as Markdown, without the size limit, to
+    /// FILE (e.g. a CI artifact), and name FILE where the printed plan leaves something out.
+    #[arg(long, value_name = "FILE", requires = "format")]
+    pub full_output: Option<PathBuf>,
+}
+
+/// The code hosts that `tether comment` posts to.
+#[derive(Debug, Subcommand)]
+pub enum CommentCommand {
+    /// Create or update the plan comment on a GitHub pull request. The token comes from
+    /// `GITHUB_TOKEN`. When `GITHUB_STEP_SUMMARY` is set, the full plan is also appended there.
+    Github(GithubCommentArgs),
+}
+
+/// Arguments of `comment github`.
+#[derive(Debug, Args)]
+pub struct GithubCommentArgs {
+    /// The repository, as OWNER/NAME.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repository: String,
+
+    /// The pull request's number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub pull_request: u64,
+
+    /// The plan file saved by `tether plan -out FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub plan: PathBuf,
+
+    /// The GitHub REST API's base URL; for GitHub Enterprise Server, `https://HOST/api/v3`.
+    #[arg(long, value_name = "URL", env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub api_url: String,
+
+    /// Also write the whole plan as Markdown, without the size limit, to FILE (e.g. a CI
+    /// artifact), and name FILE in the comment when it leaves something out.
+    #[arg(long, value_name = "FILE")]
+    pub full_output: Option<PathBuf>,
+}
+
+/// Rewrites Terraform's single-dash `-out FILE` and `-out=FILE` into `--out`, which clap parses.
+pub fn accept_single_dash_out(arguments: impl IntoIterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    arguments
+        .into_iter()
+        .map(|argument| match argument.to_str() {
+            Some("-out") => "--out".into(),
+            Some(text) if text.starts_with("-out=") => format!("-{text}").into(),
+            _ => argument,
+        })
+        .collect()
+}
+
+/// Arguments of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The environment file to compare from, e.g. dev.
+    pub from: PathBuf,
+    /// The environment file to compare with, e.g. prod.
+    pub to: PathBuf,
+}
+
+/// Arguments of `promote`.
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The environment file whose promotable settings are copied, e.g. dev.
+    #[arg(long, value_name = "FILE")]
+    pub from: PathBuf,
+
+    /// The environment file that is edited in place, e.g. prod.
+    #[arg(long, value_name = "FILE")]
+    pub to: PathBuf,
+
+    /// Promote only the settings at or below these paths, e.g. `cluster.release_image` or
+    /// `pools.gpu`. Naming a per-environment setting is an error.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    pub only: Vec<String>,
+
+    /// Print the change to the target file as a diff and write nothing.
+    #[arg(long, conflicts_with = "check")]
+    pub dry_run: bool,
+
+    /// Write nothing; exit with 2 when the target lags the source in a promotable setting and 0 when
+    /// they are in step.
+    #[arg(long)]
+    pub check: bool,
 }

@@ -20,14 +20,18 @@ pub struct LoadedEnvironment {
     pub desired: DesiredGraph,
 }
 
-/// Loads, validates and lowers an environment file. Warnings go to stderr.
+/// Loads, validates and lowers an environment file. Warnings and advice, the file's own and the
+/// catalogue's, go to stderr.
 ///
 /// # Errors
 /// Returns every problem in the file as diagnostics, or a lowering error.
 pub fn load(file: &std::path::Path) -> Result<LoadedEnvironment, Failure> {
     let checked = tether_config::load(file).map_err(Failure::Diagnostics)?;
-    for warning in &checked.warnings {
-        eprintln!("{:?}", miette::Report::new(warning.clone()));
+    let mut notes = checked.warnings.clone();
+    notes.extend(tether_catalog::advise(&checked));
+    notes.sort_by_key(|note| note.span().map_or(0, |span| span.start));
+    for note in notes {
+        eprintln!("{:?}", miette::Report::new(note));
     }
     let desired = tether_catalog::lower(&checked)
         .with_context(|| format!("cannot build the resource graph of {}", file.display()))?;

@@ -5,9 +5,12 @@ mod args;
 mod commands;
 mod confirm;
 mod environment;
+mod estimates;
 mod exit;
+mod github;
 mod logging;
 mod progress;
+mod promotion;
 
 use std::process::ExitCode;
 
@@ -16,9 +19,10 @@ use clap::Parser as _;
 pub use exit::Failure;
 
 /// Parses the command line, runs the command and turns its outcome into an exit code:
-/// 0 on success, 1 on any error.
+/// 0 on success, 1 on any error, and 2 where a command reports a difference (`plan
+/// --detailed-exitcode` with changes, `promote --check` with a lagging target).
 pub fn main() -> ExitCode {
-    let args = args::Cli::parse();
+    let args = args::Cli::parse_from(args::accept_single_dash_out(std::env::args_os()));
     logging::init(args.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

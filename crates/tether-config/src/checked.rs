@@ -1,13 +1,18 @@
 //! An environment file that passed validation, with its values parsed into typed form.
 
+use std::fmt;
 use std::net::Ipv4Addr;
+use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ipnet::Ipv4Net;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, SourceFile};
+use crate::extends::Layers;
 use crate::model::Environment;
 use crate::secret::PullSecret;
+use crate::spans::{KeyPath, SpanIndex};
 
 /// An environment file that passed validation.
 ///
@@ -37,6 +42,24 @@ pub struct Checked {
     pub pull_secret: PullSecret,
     /// Advice that did not stop the file from loading.
     pub warnings: Vec<Diagnostic>,
+    /// The file's text and the spans of its keys and values, for diagnostics raised after loading.
+    pub(crate) source_map: SourceMap,
+}
+
+/// The environment file's text and the span of each key and value in it. With `extends`, the text is
+/// the files of the chain combined, and `layers` moves a diagnostic into the file it points at.
+#[derive(Clone)]
+pub(crate) struct SourceMap {
+    pub(crate) spans: SpanIndex,
+    pub(crate) source: SourceFile,
+    pub(crate) layers: Arc<Layers>,
+}
+
+/// Leaves out the texts, which the environment files already show.
+impl fmt::Debug for SourceMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SourceMap").field("source", &self.source.name()).finish_non_exhaustive()
+    }
 }
 
 impl Checked {
@@ -49,6 +72,24 @@ impl Checked {
     pub fn sts_credentials_path(&self) -> Option<PathBuf> {
         let file = self.environment.aws.sts_credentials_file.as_ref()?;
         Some(self.base_dir.join(file))
+    }
+
+    /// Returns the span of the value at the key path `keys`, e.g. `["pools", "gpu", "instance_type"]`,
+    /// or `None` when the file does not spell that value out.
+    pub fn value_span(&self, keys: &[&str]) -> Option<Range<usize>> {
+        self.source_map.spans.value(&KeyPath::of(keys))
+    }
+
+    /// Returns the span of the key at the key path `keys`, e.g. `["pools", "gpu"]` for the pool's
+    /// table header.
+    pub fn key_span(&self, keys: &[&str]) -> Option<Range<usize>> {
+        self.source_map.spans.key(&KeyPath::of(keys))
+    }
+
+    /// Attaches the environment file's text to a diagnostic about it, so that its labels show the
+    /// lines they point at.
+    pub fn locate(&self, diagnostic: Diagnostic) -> Diagnostic {
+        self.source_map.layers.rehome(diagnostic.with_source(&self.source_map.source))
     }
 
     /// Returns the NodePool name of the pool called `pool`: `<cluster name>-<pool name>`.

@@ -22,6 +22,10 @@ codes! {
     MISSING_KEY = "missing_key";
     /// A key that the table does not allow.
     UNKNOWN_KEY = "unknown_key";
+    /// The base file named by `extends` does not exist.
+    EXTENDS_NOT_FOUND = "extends_not_found";
+    /// A chain of `extends` that leads back to a file already in it.
+    EXTENDS_CYCLE = "extends_cycle";
 
     /// A name that is not a DNS-1123 label.
     INVALID_DNS_LABEL = "invalid_dns_label";
@@ -104,6 +108,14 @@ codes! {
     INVALID_VOLUME_TYPE = "invalid_volume_type";
     /// The file defines no node pool (warning).
     NO_POOLS = "no_pools";
+    /// Pools without a `NoSchedule` or `NoExecute` taint have fewer than two nodes in total.
+    UNTAINTED_NODES_TOO_FEW = "untainted_nodes_too_few";
+    /// A pool autoscales from zero, which HyperShift on AWS supports only under conditions (warning).
+    SCALE_FROM_ZERO = "scale_from_zero";
+    /// A pool's release is newer than the HostedCluster's, or older than the allowed skew.
+    RELEASE_SKEW = "release_skew";
+    /// A release image has no version in its tag, so version rules cannot run (advice).
+    RELEASE_VERSION_UNKNOWN = "release_version_unknown";
 
     /// The pull secret file does not exist.
     PULL_SECRET_MISSING = "pull_secret_missing";

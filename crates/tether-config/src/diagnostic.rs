@@ -25,14 +25,19 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// Creates an error with a code from [`crate::codes`] and a message.
-    pub(crate) fn error(code: &'static str, message: impl Into<String>) -> Self {
+    /// Creates an error with a code, e.g. one from [`crate::codes`], and a message.
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(code, message.into(), Severity::Error)
     }
 
-    /// Creates a warning: advice that does not stop the file from loading.
-    pub(crate) fn warning(code: &'static str, message: impl Into<String>) -> Self {
+    /// Creates a warning: a likely problem that does not stop the file from loading.
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(code, message.into(), Severity::Warning)
+    }
+
+    /// Creates advice: a note about the file that needs no change, shown as `advice`.
+    pub fn advice(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(code, message.into(), Severity::Advice)
     }
 
     fn new(code: &'static str, message: String, severity: Severity) -> Self {
@@ -40,14 +45,14 @@ impl Diagnostic {
     }
 
     /// Sets the help text: how to fix the problem.
-    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
     /// Adds a label at `span`; the first label added is the primary one. A missing span adds nothing,
     /// so callers can pass the span of a value that has a default and is not in the file.
-    pub(crate) fn with_label(mut self, span: Option<Range<usize>>, text: impl Into<String>) -> Self {
+    pub fn with_label(mut self, span: Option<Range<usize>>, text: impl Into<String>) -> Self {
         let Some(span) = span else {
             return self;
         };
@@ -64,6 +69,26 @@ impl Diagnostic {
     pub(crate) fn with_source(mut self, source: &SourceFile) -> Self {
         self.source = Some(Arc::clone(source));
         self
+    }
+
+    /// Moves the labels that lie in `range` of a combined text into `source`, the file whose text
+    /// starts at `range.start`, and drops the other labels.
+    pub(crate) fn move_into(mut self, range: Range<usize>, source: &SourceFile) -> Self {
+        self.labels = self
+            .labels
+            .into_iter()
+            .filter(|label| range.start <= label.offset() && label.offset() + label.len() <= range.end)
+            .map(|label| {
+                let span = (label.offset() - range.start, label.len());
+                let text = label.label().map(str::to_owned);
+                if label.primary() {
+                    LabeledSpan::new_primary_with_span(text, span)
+                } else {
+                    LabeledSpan::new_with_span(text, span)
+                }
+            })
+            .collect();
+        self.with_source(source)
     }
 
     /// Returns the diagnostic code, e.g. `tether::config::cidr_overlap`.

@@ -8,9 +8,14 @@
 
 mod checked;
 pub mod codes;
+mod compare;
 mod diagnostic;
+mod edit;
+mod extends;
 mod load;
 mod model;
+mod promotable;
+mod release;
 mod schema;
 mod secret;
 mod spans;
@@ -20,12 +25,16 @@ mod unknown_keys;
 mod validate;
 
 pub use checked::{Checked, Route};
+pub use compare::{Difference, compare};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use edit::{EditError, SettingEdit, apply_edits};
 pub use load::{MAX_FILE_BYTES, load};
 pub use miette::Severity;
 pub use model::{
     Autoscaling, Aws, Cluster, DEFAULT_CLUSTER_NETWORK, DEFAULT_SERVICE_NETWORK, Environment, OnPrem, OnPremRoute,
     Pool, RootVolume, SubnetRouter, Taint,
 };
+pub use promotable::{PROMOTABLE_MARK, Promotion, SettingPath, SettingPathError, classify, has_promotable_below};
+pub use release::{MAX_POOL_MINOR_LAG, OcpVersion, ReleaseCheck, ReleaseViolation, check_releases, release_version};
 pub use schema::schema_json;
 pub use secret::PullSecret;

@@ -6,13 +6,13 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use miette::NamedSource;
 use sha2::{Digest, Sha256};
 use toml::de::DeTable;
 
-use crate::checked::Checked;
+use crate::checked::{Checked, SourceMap};
 use crate::codes;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
+use crate::extends::Layers;
 use crate::model::Environment;
 use crate::spans::SpanIndex;
 use crate::unknown_keys;
@@ -33,15 +33,16 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 pub fn load(path: &Path) -> Result<Checked, Diagnostics> {
     let fail = |entries: Vec<Diagnostic>| Diagnostics::new(path, entries);
 
-    let bytes = read_file(path).map_err(|diagnostic| fail(vec![diagnostic]))?;
-    let text = String::from_utf8(bytes).map_err(|error| fail(vec![not_utf8(path, &error)]))?;
-    let source: SourceFile = Arc::new(NamedSource::new(path.display().to_string(), text.clone()).with_language("toml"));
+    let layers = Layers::read(path).map_err(|diagnostic| fail(vec![diagnostic]))?;
+    let text = layers.combined_text();
+    let source = layers.combined_source().clone();
+    let rehome = |found: Vec<Diagnostic>| found.into_iter().map(|entry| layers.rehome(entry)).collect::<Vec<_>>();
 
-    let document = parse(&text, &source).map_err(|diagnostic| fail(vec![diagnostic]))?;
-    let spans = SpanIndex::build(&text, document.get_ref());
+    let document = layers.merged();
+    let spans = SpanIndex::build(text, document.get_ref());
     let (environment, mut found) = deserialize(document, &spans, &source);
     let Some(environment) = environment else {
-        return Err(fail(found));
+        return Err(fail(rehome(found)));
     };
 
     let base_dir = base_dir(path);
@@ -49,7 +50,7 @@ pub fn load(path: &Path) -> Result<Checked, Diagnostics> {
     found.extend(validation.diagnostics);
     let values = match validation.values {
         Some(values) if !found.iter().any(Diagnostic::is_error) => values,
-        _ => return Err(fail(found)),
+        _ => return Err(fail(rehome(found))),
     };
 
     Ok(Checked {
@@ -63,8 +64,15 @@ pub fn load(path: &Path) -> Result<Checked, Diagnostics> {
         service_network: values.service_network,
         routes: values.routes,
         pull_secret: values.pull_secret,
-        warnings: found,
+        warnings: rehome(found),
+        source_map: SourceMap { spans, source, layers: Arc::new(layers) },
     })
+}
+
+/// Reads the file as UTF-8 text, rejecting one over [`MAX_FILE_BYTES`] before reading it whole.
+pub(crate) fn read_text(path: &Path) -> Result<String, Diagnostic> {
+    let bytes = read_file(path)?;
+    String::from_utf8(bytes).map_err(|error| not_utf8(path, &error))
 }
 
 /// Reads the file, rejecting one over [`MAX_FILE_BYTES`] before reading it whole.
@@ -115,7 +123,7 @@ fn not_utf8(path: &Path, error: &std::string::FromUtf8Error) -> Diagnostic {
 }
 
 /// Parses the TOML document, reporting the first syntax error by position.
-fn parse<'i>(text: &'i str, source: &SourceFile) -> Result<toml::Spanned<DeTable<'i>>, Diagnostic> {
+pub(crate) fn parse<'i>(text: &'i str, source: &SourceFile) -> Result<toml::Spanned<DeTable<'i>>, Diagnostic> {
     let (document, errors) = DeTable::parse_recoverable(text);
     // The parser recovers and reports follow-on errors too; the earliest one is the real cause.
     let Some(first) = errors.iter().min_by_key(|error| error.span().map_or(usize::MAX, |span| span.start)) else {
@@ -152,7 +160,7 @@ fn deserialize(
 }
 
 /// Returns the folder that relative paths resolve against: the file's parent, or `.` for a bare name.
-fn base_dir(path: &Path) -> PathBuf {
+pub(crate) fn base_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

@@ -14,18 +14,29 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct Environment {
+    /// Path of a base environment file whose values this file overrides, relative to this file's
+    /// folder. The base may extend another file in turn; a cycle is an error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = false))]
+    pub extends: Option<String>,
     /// Environment name (DNS-1123 label), used in AWS tags, Kubernetes labels and the state store.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub name: String,
     /// The hosted cluster and its control plane on the management cluster.
     pub cluster: Cluster,
     /// The AWS account, region and VPC that hold the worker node pools.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub aws: Aws,
     /// On-prem networks and the routes that send their traffic for the VPC through the subnet router.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub onprem: OnPrem,
     /// The EC2 instance that routes traffic between the on-prem networks and the VPC.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub subnet_router: SubnetRouter,
     /// Worker node pools by name (DNS-1123 label); each becomes the NodePool `<cluster.name>-<pool name>`.
+    /// The pools' settings are marked one by one; adding or removing a whole pool is per environment.
     #[serde(default)]
+    #[schemars(extend("x-tether-promotable" = false))]
     pub pools: BTreeMap<String, Pool>,
 }
 
@@ -34,29 +45,38 @@ pub struct Environment {
 #[schemars(deny_unknown_fields)]
 pub struct Cluster {
     /// HostedCluster name (DNS-1123 label).
+    #[schemars(extend("x-tether-promotable" = false))]
     pub name: String,
     /// Management-cluster namespace of the HostedCluster (DNS-1123 label). HyperShift runs the control
     /// plane in the namespace `<namespace>-<name>`.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub namespace: String,
     /// HyperShift infra id (DNS-1123 label), used in AWS resource names and the
     /// `kubernetes.io/cluster/<infra id>` tag. It cannot change after the cluster is created.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub infra_id: String,
     /// Base DNS domain (DNS-1123 subdomain), e.g. `hcp.example.com`. It cannot change after the cluster
     /// is created.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub base_domain: String,
     /// OpenShift release image pull spec with a tag or digest, e.g.
     /// `quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64`.
+    #[schemars(extend("x-tether-promotable" = true))]
     pub release_image: String,
     /// Storage class for etcd volumes on the management cluster (DNS-1123 subdomain). It cannot change
     /// after the cluster is created.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub etcd_storage_class: String,
     /// Path of the pull secret JSON file; a relative path resolves against the environment file's folder.
+    #[schemars(extend("x-tether-promotable" = false))]
     pub pull_secret_file: String,
     /// Pod network CIDR of the hosted cluster.
     #[serde(default = "default_cluster_network")]
+    #[schemars(extend("x-tether-promotable" = false))]
     pub cluster_network: String,
     /// Service network CIDR of the hosted cluster.
     #[serde(default = "default_service_network")]
+    #[schemars(extend("x-tether-promotable" = false))]
     pub service_network: String,
 }
 
@@ -130,26 +150,33 @@ pub struct SubnetRouter {
 #[schemars(deny_unknown_fields)]
 pub struct Pool {
     /// EC2 instance type of the pool's nodes, e.g. `m6i.2xlarge`. A change replaces every node.
+    #[schemars(extend("x-tether-promotable" = true))]
     pub instance_type: String,
     /// Fixed node count; give either this or `autoscaling`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
+    #[schemars(extend("x-tether-promotable" = false))]
     pub replicas: Option<i64>,
     /// Autoscaling bounds; give either this or `replicas`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = true))]
     pub autoscaling: Option<Autoscaling>,
     /// Taints for the pool's nodes. HyperShift applies them only to nodes created after a change.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-tether-promotable" = true))]
     pub taints: Vec<Taint>,
     /// Labels for the pool's nodes. HyperShift applies them only to nodes created after a change.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("x-tether-promotable" = true))]
     pub labels: BTreeMap<String, String>,
     /// Root volume of each node. A change replaces every node.
     #[serde(default)]
+    #[schemars(extend("x-tether-promotable" = true))]
     pub root_volume: RootVolume,
     /// Release image for the pool's nodes; defaults to `cluster.release_image`. It must not be newer
     /// than the control plane's release.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = true))]
     pub release_image: Option<String>,
 }
 

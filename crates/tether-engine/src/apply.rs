@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use tether_model::{Action, Address, Attributes, Plan, ProviderId, ResourceChange, State, StateResource, Value};
+use tether_model::{Action, Address, Attributes, Plan, PlanSummary, ProviderId, ResourceChange, State, StateResource, Value};
 use tracing::Instrument as _;
 
 use crate::{Applied, ApplyRequest, DeleteRequest, Provider, ProviderError, StateError, StateStore};
@@ -123,6 +123,11 @@ impl ApplyReport {
     /// True when every change finished.
     pub fn succeeded(&self) -> bool {
         self.failed.is_empty() && self.skipped.is_empty()
+    }
+
+    /// Counts the finished changes in the plan's terms: added, changed, destroyed.
+    pub fn applied_summary(&self) -> PlanSummary {
+        PlanSummary::from_actions(self.applied.iter().map(|(_, action)| *action))
     }
 }
 

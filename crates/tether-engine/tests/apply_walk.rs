@@ -58,6 +58,7 @@ fn change(name: &str, action: Action, depends_on: &[&str], after: Attributes) ->
         after: (action != Action::Delete).then_some(after),
         attribute_changes: Vec::new(),
         depends_on: depends_on.iter().map(|name| Address::aws("thing", name)).collect(),
+        disruption: Vec::new(),
     }
 }
 

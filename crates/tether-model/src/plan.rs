@@ -5,7 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, Attributes, Value};
+use crate::{Address, Attributes, Disruption, Value};
 
 /// The plan format this version of tether reads and writes.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -101,6 +101,9 @@ pub struct ResourceChange {
     pub attribute_changes: Vec<AttributeChange>,
     /// Resources that must be applied first (for a delete: that must be deleted after it).
     pub depends_on: BTreeSet<Address>,
+    /// What the change does to running nodes; empty when it touches none.
+    #[serde(default)]
+    pub disruption: Vec<Disruption>,
 }
 
 /// Counts of planned actions, in Terraform's terms: a replacement adds one and destroys one.
@@ -112,6 +115,26 @@ pub struct PlanSummary {
     pub change: usize,
     /// Deletes plus replacements.
     pub destroy: usize,
+}
+
+impl PlanSummary {
+    /// Counts actions: a replacement adds one and destroys one, a no-op counts nowhere.
+    pub fn from_actions(actions: impl IntoIterator<Item = Action>) -> PlanSummary {
+        let mut summary = PlanSummary::default();
+        for action in actions {
+            match action {
+                Action::NoOp => {}
+                Action::Create => summary.add += 1,
+                Action::Update => summary.change += 1,
+                Action::Replace => {
+                    summary.add += 1;
+                    summary.destroy += 1;
+                }
+                Action::Delete => summary.destroy += 1,
+            }
+        }
+        summary
+    }
 }
 
 impl fmt::Display for PlanSummary {
@@ -137,25 +160,17 @@ pub struct Plan {
 impl Plan {
     /// Counts of creates, updates and deletes.
     pub fn summary(&self) -> PlanSummary {
-        let mut summary = PlanSummary::default();
-        for change in &self.changes {
-            match change.action {
-                Action::NoOp => {}
-                Action::Create => summary.add += 1,
-                Action::Update => summary.change += 1,
-                Action::Replace => {
-                    summary.add += 1;
-                    summary.destroy += 1;
-                }
-                Action::Delete => summary.destroy += 1,
-            }
-        }
-        summary
+        PlanSummary::from_actions(self.changes.iter().map(|change| change.action))
     }
 
     /// True when applying the plan would change anything.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|change| change.action != Action::NoOp)
+    }
+
+    /// Every disruption of running nodes that applying the plan causes, in address order.
+    pub fn disruptions(&self) -> impl Iterator<Item = (&Address, &Disruption)> {
+        self.changes.iter().flat_map(|change| change.disruption.iter().map(move |item| (&change.address, item)))
     }
 
     /// The change for one address.

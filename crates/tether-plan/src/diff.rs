@@ -9,7 +9,7 @@ use tether_model::{AttributeChange, Attributes, Value};
 ///
 /// Only what the file sets is compared: maps are compared key by key on the desired keys,
 /// because servers add their own fields, except the maps the schema marks exact. Lists and
-/// scalars are compared whole. An unresolved reference in `desired` is always a difference,
+/// scalars are compared whole, after normalisation (see [`tether_catalog::equivalent`]). An unresolved reference in `desired` is always a difference,
 /// since its value is known only after apply.
 pub fn diff_attributes(
     schema: Option<&KindSchema>,
@@ -45,7 +45,7 @@ fn compare_values(
     match (desired, observed) {
         (Value::Map(wanted), Some(Value::Map(seen))) if !exact => compare_maps(schema, &path, wanted, seen, changes),
         (Value::Null, None) => {}
-        (wanted, seen) if wanted.is_known() && Some(wanted) == seen => {}
+        (wanted, Some(seen)) if wanted.is_known() && tether_catalog::equivalent(wanted, seen) => {}
         (wanted, seen) => {
             let forces_replacement = schema.is_some_and(|schema| schema.forces_replacement(&path));
             changes.push(AttributeChange {
@@ -111,6 +111,13 @@ mod tests {
         let changes = diff_attributes(tether_catalog::kind_schema(&Address::aws("subnet", "a")), &desired, &observed);
         assert_eq!(changes.len(), 1);
         assert!(changes[0].forces_replacement);
+    }
+
+    #[test]
+    fn normalised_values_are_not_changes() {
+        let desired = attributes(Value::map([("spec", Value::map([("size", Value::from("8Gi"))]))]));
+        let observed = attributes(Value::map([("spec", Value::map([("size", Value::from("8192Mi"))]))]));
+        assert!(diff_attributes(None, &desired, &observed).is_empty());
     }
 
     #[test]

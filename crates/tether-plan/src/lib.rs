@@ -3,8 +3,11 @@
 //! Planning is deterministic: the same inputs give the same plan, byte for byte once serialized.
 
 mod diff;
+mod disruption;
 mod planner;
+mod saved;
 
 pub use diff::diff_attributes;
 pub use planner::{PlanError, PlanInput, plan};
+pub use saved::{PLAN_FILE_FORMAT_VERSION, PLAN_FILE_KIND, PlanFileError, SavedPlan};
 pub use tether_model::Plan;

@@ -69,6 +69,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         changes.insert(resource.address.clone(), change);
     }
 
+    for change in changes.values_mut() {
+        change.disruption = crate::disruption::analyse(change);
+    }
+
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         environment: input.environment.to_owned(),
@@ -133,10 +137,13 @@ fn plan_desired(
             after: Some(after),
             attribute_changes: Vec::new(),
             depends_on: resource.depends_on.clone(),
+            disruption: Vec::new(),
         });
     };
 
-    let attribute_changes = diff_attributes(kind_schema(&resource.address), &after, &observed.attributes);
+    let stored = tether_catalog::desired_as_stored(&resource.address, &after);
+    let reported = tether_catalog::observed_without_server_fields(&resource.address, &stored, &observed.attributes);
+    let attribute_changes = diff_attributes(kind_schema(&resource.address), &stored, &reported);
     let forced: Vec<String> =
         attribute_changes.iter().filter(|change| change.forces_replacement).map(|change| change.path.clone()).collect();
     let (action, reasons) = if !forced.is_empty() {
@@ -155,6 +162,7 @@ fn plan_desired(
         after: Some(after),
         attribute_changes,
         depends_on: resource.depends_on.clone(),
+        disruption: Vec::new(),
     })
 }
 
@@ -185,6 +193,7 @@ fn plan_delete(resource: &ObservedResource, deleted: &[&ObservedResource], state
         after: None,
         attribute_changes: Vec::new(),
         depends_on,
+        disruption: Vec::new(),
     }
 }
 

@@ -4,11 +4,14 @@
 //! first problem, and a value that fails to parse is left out of the checks that need it parsed.
 
 mod aws;
+mod capacity;
 mod files;
 mod names;
 mod networks;
 mod pools;
+mod releases;
 mod routes;
+mod scale_from_zero;
 
 use std::ops::Range;
 use std::path::Path;
@@ -44,6 +47,9 @@ pub(crate) fn run(environment: &Environment, spans: &SpanIndex, source: &SourceF
     names::check(&mut checker);
     aws::check(&mut checker);
     pools::check(&mut checker);
+    capacity::check(&mut checker);
+    releases::check(&mut checker);
+    scale_from_zero::check(&mut checker);
     let networks = networks::check(&mut checker);
     let routes = routes::check(&mut checker, &networks);
     let pull_secret = files::check(&mut checker, base_dir);

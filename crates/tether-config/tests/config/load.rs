@@ -161,6 +161,8 @@ fn unknown_keys_are_all_reported() {
 #[test]
 fn several_problems_are_reported_together() {
     let case = Case::new("several_problems_are_reported_together")
+        // A pool that autoscales from zero would add its own warning.
+        .replace("autoscaling = { min = 0, max = 2 }", "autoscaling = { min = 1, max = 2 }")
         .replace("vpc_cidr = \"10.1.0.0/16\"", "vpc_cidr = \"10.1.0.0/20\"")
         .replace("zones = [\"ap-southeast-2a\"]", "zones = [\"us-east-1a\"]")
         .replace("effect = \"NoSchedule\"", "effect = \"NoScheduel\"")
@@ -190,6 +192,8 @@ fn several_problems_are_reported_together() {
 #[test]
 fn warnings_come_with_errors() {
     let case = Case::new("warnings_come_with_errors")
+        // A pool that autoscales from zero would add its own warning.
+        .replace("autoscaling = { min = 0, max = 2 }", "autoscaling = { min = 1, max = 2 }")
         .replace("destination = \"10.1.0.0/16\"", "destination = \"10.9.0.0/16\"")
         .replace("ami = \"ami-12c6146b\"", "ami = \"ami-1\"");
 

@@ -2,12 +2,15 @@
 //! with a bad file, and the committed schema.
 
 mod aws;
+mod domain;
 mod examples;
+mod extends;
 mod files;
 mod load;
 mod names;
 mod networks;
 mod pools;
+mod promotion;
 mod routes;
 mod schema;
 mod support;
