@@ -52,7 +52,7 @@ pub(crate) async fn observe(
     )?;
 
     let tagged =
-        [vpcs, gateways, subnets, addresses, nat_gateways, route_table::observed_tables(&tables), groups, instances];
+        [vpcs, gateways, subnets, addresses, nat_gateways, route_table::observed_tables(&tables, environment), groups, instances];
     let mut observed: Vec<ObservedResource> = tagged.into_iter().flatten().collect();
     reject_duplicates(&observed)?;
 

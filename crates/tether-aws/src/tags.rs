@@ -35,11 +35,22 @@ pub(crate) fn observed_tags(tags: &[Tag]) -> Value {
     )
 }
 
-/// Reads the address in a resource's `tether.dev/address` tag, if it is a valid address of `kind`.
+/// Returns whether the tags mark the resource as belonging to `environment`.
+pub(crate) fn has_environment_tag(tags: &[Tag], environment: &str) -> bool {
+    tags.iter().any(|tag| tag.key() == Some(ENVIRONMENT_TAG) && tag.value() == Some(environment))
+}
+
+/// Reads the address in a resource's `tether.dev/address` tag, if the resource carries this
+/// environment's tag and the address is a valid address of `kind`.
 ///
-/// A resource that carries the environment tag but no usable address tag is logged and skipped,
-/// because tether cannot tell which desired resource it is.
-pub(crate) fn owned_address(tags: &[Tag], kind: Kind, id: &str) -> Option<Address> {
+/// The environment tag is checked here as well as in the request's filter, because moto 5.2.5
+/// ignores the tag filter of DescribeNatGateways and returns other environments' gateways. A
+/// resource with the environment tag but no usable address tag is logged and skipped, because
+/// tether cannot tell which desired resource it is.
+pub(crate) fn owned_address(tags: &[Tag], kind: Kind, id: &str, environment: &str) -> Option<Address> {
+    if !has_environment_tag(tags, environment) {
+        return None;
+    }
     let value = tags.iter().find(|tag| tag.key() == Some(ADDRESS_TAG)).and_then(Tag::value);
     let Some(value) = value else {
         tracing::warn!(id, kind = kind.as_str(), "resource has the environment tag but no {ADDRESS_TAG} tag; ignored");
@@ -182,10 +193,14 @@ mod tests {
 
     #[test]
     fn address_tag_must_match_kind() {
-        let tags = [Tag::builder().key(ADDRESS_TAG).value("aws.subnet.a").build()];
-        assert_eq!(owned_address(&tags, Kind::Subnet, "subnet-1"), Some(Address::aws("subnet", "a")));
-        assert_eq!(owned_address(&tags, Kind::Vpc, "vpc-1"), None);
-        assert_eq!(owned_address(&[], Kind::Vpc, "vpc-1"), None);
+        let tags = [
+            Tag::builder().key(ENVIRONMENT_TAG).value("ai-dev").build(),
+            Tag::builder().key(ADDRESS_TAG).value("aws.subnet.a").build(),
+        ];
+        assert_eq!(owned_address(&tags, Kind::Subnet, "subnet-1", "ai-dev"), Some(Address::aws("subnet", "a")));
+        assert_eq!(owned_address(&tags, Kind::Subnet, "subnet-1", "ai-prod"), None, "another environment's resource");
+        assert_eq!(owned_address(&tags, Kind::Vpc, "vpc-1", "ai-dev"), None);
+        assert_eq!(owned_address(&[], Kind::Vpc, "vpc-1", "ai-dev"), None);
     }
 
     #[test]

@@ -146,3 +146,25 @@ async fn unclaimed_routes_not_observed() -> anyhow::Result<()> {
     assert!(!route_ids.iter().any(|id| id.ends_with("172.16.0.0/12") || id.ends_with("10.0.0.0/16")), "{route_ids:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn two_environments_stay_apart() -> anyhow::Result<()> {
+    // moto 5.2.5 ignores the tag filter of DescribeNatGateways, so this catches a provider that
+    // trusts the filter alone.
+    let emulator = common::start().await?;
+    let dev = Network::create(&emulator.provider, "dev").await?;
+    let prod = Network::create(&emulator.provider, "prod").await?;
+
+    let observed = observe(&emulator.provider, "dev", &dev.desired_untagged(), &State::empty("dev")).await?;
+    let gateway = Address::aws("nat_gateway", "a");
+    assert_eq!(observed.get(&gateway).map(|item| item.id.as_str()), Some(dev.id("nat_gateway", "a")));
+    for resource in observed.values() {
+        assert_ne!(
+            resource.id,
+            prod.id(resource.address.kind(), resource.address.name()),
+            "{} is prod's",
+            resource.address
+        );
+    }
+    Ok(())
+}

@@ -26,7 +26,7 @@ pub(crate) async fn observe(
 
     let observed_addresses = output.addresses().iter().filter_map(|elastic_ip| {
         let id = elastic_ip.allocation_id()?;
-        let address = owned_address(elastic_ip.tags(), Kind::Eip, id)?;
+        let address = owned_address(elastic_ip.tags(), Kind::Eip, id, environment)?;
         let domain = elastic_ip.domain().map_or(Value::Null, |domain| Value::from(domain.as_str()));
         Some(observed(address, id, [("domain", domain), ("tags", observed_tags(elastic_ip.tags()))]))
     });

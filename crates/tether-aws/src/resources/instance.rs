@@ -39,7 +39,7 @@ pub(crate) async fn observe(
         send("DescribeInstances", request.into_paginator().items().send().collect()).await?;
 
     let instances = reservations.iter().flat_map(Reservation::instances).filter(|instance| is_live(instance));
-    Ok(instances.filter_map(observe_one).collect())
+    Ok(instances.filter_map(|instance| observe_one(instance, environment)).collect())
 }
 
 fn is_live(instance: &Instance) -> bool {
@@ -47,9 +47,9 @@ fn is_live(instance: &Instance) -> bool {
     state.is_some_and(|state| LIVE_STATES.contains(state))
 }
 
-fn observe_one(instance: &Instance) -> Option<ObservedResource> {
+fn observe_one(instance: &Instance, environment: &str) -> Option<ObservedResource> {
     let id = instance.instance_id()?;
-    let address = owned_address(instance.tags(), Kind::Instance, id)?;
+    let address = owned_address(instance.tags(), Kind::Instance, id, environment)?;
 
     let mut group_ids: Vec<&str> = instance.security_groups().iter().filter_map(|group| group.group_id()).collect();
     group_ids.sort_unstable();

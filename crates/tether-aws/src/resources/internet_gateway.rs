@@ -28,7 +28,7 @@ pub(crate) async fn observe(
 
     let observed_gateways = gateways.iter().filter_map(|gateway| {
         let id = gateway.internet_gateway_id()?;
-        let address = owned_address(gateway.tags(), Kind::InternetGateway, id)?;
+        let address = owned_address(gateway.tags(), Kind::InternetGateway, id, environment)?;
         let vpc_id = attached_vpc(gateway).map_or(Value::Null, Value::from);
         Some(observed(address, id, [("vpc_id", vpc_id), ("tags", observed_tags(gateway.tags()))]))
     });

@@ -31,7 +31,7 @@ pub(crate) async fn observe(
 
     let observed_gateways = gateways.iter().filter(|gateway| is_live(gateway.state())).filter_map(|gateway| {
         let id = gateway.nat_gateway_id()?;
-        let address = owned_address(gateway.tags(), Kind::NatGateway, id)?;
+        let address = owned_address(gateway.tags(), Kind::NatGateway, id, environment)?;
         Some(observed(
             address,
             id,

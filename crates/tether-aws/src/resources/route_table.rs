@@ -11,7 +11,8 @@ use crate::client::AwsProvider;
 use crate::error::{send, send_unless_absent};
 use crate::kind::Kind;
 use crate::tags::{
-    desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags_only,
+    desired_tags, environment_filter, has_environment_tag, observed_tags, owned_address, tag_specification,
+    update_tags_only,
 };
 
 /// Lists the environment's route tables with their routes and associations.
@@ -20,14 +21,19 @@ use crate::tags::{
 /// Fails when DescribeRouteTables fails.
 pub(crate) async fn list(ec2: &aws_sdk_ec2::Client, environment: &str) -> Result<Vec<RouteTable>, ProviderError> {
     let request = ec2.describe_route_tables().filters(environment_filter(environment));
-    send("DescribeRouteTables", request.into_paginator().items().send().collect()).await
+    let mut tables: Vec<RouteTable> =
+        send("DescribeRouteTables", request.into_paginator().items().send().collect()).await?;
+    // Routes and associations are matched through these tables, so keep only this environment's
+    // even if a server ignores the tag filter.
+    tables.retain(|table| has_environment_tag(table.tags(), environment));
+    Ok(tables)
 }
 
 /// Converts the route tables that carry a valid address tag to observed resources.
-pub(crate) fn observed_tables(tables: &[RouteTable]) -> Vec<ObservedResource> {
+pub(crate) fn observed_tables(tables: &[RouteTable], environment: &str) -> Vec<ObservedResource> {
     let observed_tables = tables.iter().filter_map(|table| {
         let id = table.route_table_id()?;
-        let address = owned_address(table.tags(), Kind::RouteTable, id)?;
+        let address = owned_address(table.tags(), Kind::RouteTable, id, environment)?;
         Some(observed(
             address,
             id,

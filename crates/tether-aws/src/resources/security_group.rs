@@ -129,7 +129,7 @@ pub(crate) async fn observe(
 
     let observed_groups = groups.iter().filter_map(|group| {
         let id = group.group_id()?;
-        let address = owned_address(group.tags(), Kind::SecurityGroup, id)?;
+        let address = owned_address(group.tags(), Kind::SecurityGroup, id, environment)?;
         let ingress = observed_rules(group.ip_permissions()).iter().map(IngressRule::to_value).collect();
         Some(observed(
             address,

@@ -26,7 +26,7 @@ pub(crate) async fn observe(
 
     let observed_subnets = subnets.iter().filter_map(|subnet| {
         let id = subnet.subnet_id()?;
-        let address = owned_address(subnet.tags(), Kind::Subnet, id)?;
+        let address = owned_address(subnet.tags(), Kind::Subnet, id, environment)?;
         Some(observed(
             address,
             id,

@@ -25,7 +25,7 @@ pub(crate) async fn observe(
 
     let owned = vpcs.iter().filter_map(|vpc| {
         let id = vpc.vpc_id()?;
-        Some((owned_address(vpc.tags(), Kind::Vpc, id)?, vpc))
+        Some((owned_address(vpc.tags(), Kind::Vpc, id, environment)?, vpc))
     });
     try_join_all(owned.map(|(address, vpc)| observe_one(ec2, address, vpc))).await
 }
