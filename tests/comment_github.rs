@@ -178,6 +178,7 @@ fn write_plan(dir: &Path, max: i64) -> PathBuf {
         }],
         depends_on: BTreeSet::new(),
         disruption: Vec::new(),
+        create_before_destroy: false,
     };
     let plan = Plan {
         format_version: PLAN_FORMAT_VERSION,

@@ -45,13 +45,18 @@ impl Harness {
 
     /// Runs `tether` with the emulators' environment and nothing else of AWS's.
     pub fn tether(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("tether runs")
+    }
+
+    /// Builds the `tether` command that [`Harness::tether`] runs, e.g. to spawn it.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tether"));
         command.args(args).current_dir(self.dir.path()).env("KUBECONFIG", &self.kubeconfig);
         for (key, _) in std::env::vars().filter(|(key, _)| key.starts_with("AWS_")) {
             command.env_remove(key);
         }
         command.envs(self.moto.client_env());
-        command.output().expect("tether runs")
+        command
     }
 
     /// Runs `tether` and asserts it succeeded; returns stdout.

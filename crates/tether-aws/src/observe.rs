@@ -51,8 +51,16 @@ pub(crate) async fn observe(
         instance::observe(ec2, environment),
     )?;
 
-    let tagged =
-        [vpcs, gateways, subnets, addresses, nat_gateways, route_table::observed_tables(&tables, environment), groups, instances];
+    let tagged = [
+        vpcs,
+        gateways,
+        subnets,
+        addresses,
+        nat_gateways,
+        route_table::observed_tables(&tables, environment),
+        groups,
+        instances,
+    ];
     let mut observed: Vec<ObservedResource> = tagged.into_iter().flatten().collect();
     reject_duplicates(&observed)?;
 

@@ -21,6 +21,9 @@ pub struct KindSchema {
     pub exact_maps: &'static [&'static str],
     /// The effect of this kind's changes on running nodes.
     pub nodes: NodeEffects,
+    /// True when a replacement can create the new copy before deleting the old one, because two
+    /// copies can exist at once (no unique name, CIDR or held address between them).
+    pub create_before_destroy: bool,
 }
 
 /// The reach of a kind's changes into running nodes, from HyperShift's NodePool rollout rules and
@@ -138,6 +141,7 @@ const fn aws(kind: &'static str, rank: u8, forces_replacement: &'static [&'stati
         forces_replacement,
         exact_maps: AWS_TAGS,
         nodes: NodeEffects::None,
+        create_before_destroy: false,
     }
 }
 
@@ -149,6 +153,7 @@ const fn cluster(kind: &'static str, rank: u8, forces_replacement: &'static [&'s
         forces_replacement,
         exact_maps: &[],
         nodes: NodeEffects::None,
+        create_before_destroy: false,
     }
 }
 
@@ -164,7 +169,9 @@ const SCHEMAS: &[KindSchema] = &[
     aws("route_table", 1, &["vpc_id"]),
     aws("security_group", 1, &["vpc_id", "group_name", "description"]),
     aws("nat_gateway", 2, &["subnet_id", "allocation_id"]),
-    aws("instance", 2, &["ami", "instance_type", "subnet_id"]),
+    // Two subnet routers can run side by side while the routes move to the new one. A NAT
+    // gateway cannot, because its Elastic IP stays with the old gateway until that is deleted.
+    KindSchema { create_before_destroy: true, ..aws("instance", 2, &["ami", "instance_type", "subnet_id"]) },
     aws("route_table_association", 2, &["route_table_id", "subnet_id"]),
     aws("route", 3, &["route_table_id", "destination_cidr_block"]),
     cluster("namespace", 0, &KUBE_IDENTITY),

@@ -40,8 +40,20 @@ pub enum Command {
     /// Copy promotable settings (release images, pool shapes) from one environment file into another,
     /// editing the target in place.
     Promote(PromoteArgs),
+    /// Report what changed in AWS and on the management cluster since tether last applied, apart
+    /// from changes in the file not applied yet. Exits with 0 when nothing drifted, 1 on an error
+    /// and 2 when something drifted.
+    Drift(DriftArgs),
     /// Print the JSON Schema of environment files.
     Schema,
+    /// Break the state lock with id ID that a crashed or stuck run left, and print whose run it was.
+    ForceUnlock(ForceUnlockArgs),
+    /// Work with the state store.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// List the environment's applies as recorded on the management cluster: who, when, from
+    /// where, the file and plan digests, the counts and the outcome.
+    History(HistoryArgs),
     /// Post a saved plan as a pull-request comment, or update the comment posted before.
     #[command(subcommand)]
     Comment(CommentCommand),
@@ -82,6 +94,10 @@ pub struct EnvironmentArgs {
     /// The kubeconfig context to use [default: the current context].
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
+
+    /// Where the state lives [default: `[state] backend` in the environment file, else local].
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub state_backend: Option<crate::backend::BackendChoice>,
 }
 
 /// Arguments of `apply`.
@@ -101,6 +117,20 @@ pub struct ApplyArgs {
     /// Maximum number of changes in flight at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub parallelism: u16,
+
+    /// How long to wait for another run's state lock, e.g. `90s` or `5m`; `0` fails at once and
+    /// names the holder.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::backend::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    /// After a successful apply, wait until the HostedCluster reports Available and each NodePool
+    /// reports Ready with its expected node count.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How long `--wait` waits, e.g. `45m`.
+    #[arg(long, value_name = "DURATION", default_value = "30m", requires = "wait", value_parser = crate::backend::parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 /// Arguments of `plan`.
@@ -241,4 +271,108 @@ pub struct PromoteArgs {
     /// they are in step.
     #[arg(long)]
     pub check: bool,
+}
+
+/// Arguments of `drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// How to print the report.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DriftFormat,
+
+    /// Check at every interval until interrupted, printing a report only when the drift changes.
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Time between checks with `--watch`: a number and a unit, s, m or h.
+    #[arg(long, value_name = "DURATION", default_value = "15m", requires = "watch",
+          value_parser = crate::drift_watch::parse_interval)]
+    pub interval: std::time::Duration,
+
+    /// With `--watch`, serve Prometheus metrics at http://ADDRESS/metrics, e.g. 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDRESS", requires = "watch")]
+    pub metrics_address: Option<std::net::SocketAddr>,
+
+    /// POST a JSON message with a Slack-compatible `text` field to URL when drift appears, changes
+    /// or is resolved; the same drift is announced once. The last announced drift is kept in
+    /// `<environment>.drift.json` beside the state file.
+    #[arg(long, value_name = "URL")]
+    pub notify_webhook: Option<String>,
+
+    /// Print, instead of checking, a Kubernetes CronJob with its ServiceAccount, RBAC and ConfigMap
+    /// that runs this check on the management cluster. The environment must use the `kubernetes`
+    /// state backend.
+    #[arg(long, conflicts_with_all = ["watch", "notify_webhook"], requires_all = ["image", "aws_credentials_secret"])]
+    pub emit_cronjob: bool,
+
+    /// With `--emit-cronjob`, the container image that contains `tether`.
+    #[arg(long, value_name = "IMAGE", requires = "emit_cronjob")]
+    pub image: Option<String>,
+
+    /// With `--emit-cronjob`, the cron schedule of the check.
+    #[arg(long, value_name = "CRON", default_value = "*/15 * * * *", requires = "emit_cronjob")]
+    pub schedule: String,
+
+    /// With `--emit-cronjob`, the Secret in the cluster's namespace whose keys become the job's
+    /// environment variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and the like.
+    #[arg(long, value_name = "NAME", requires = "emit_cronjob")]
+    pub aws_credentials_secret: Option<String>,
+}
+
+/// The form in which `drift` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DriftFormat {
+    /// Text for a terminal.
+    Text,
+    /// Markdown, e.g. for an issue or a chat message.
+    Markdown,
+    /// The versioned JSON form described by `schemas/drift.schema.json`.
+    Json,
+}
+
+/// Arguments of `force-unlock`.
+#[derive(Debug, Args)]
+pub struct ForceUnlockArgs {
+    /// The lock id, as printed by the run that was refused the lock.
+    pub id: String,
+
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+}
+
+/// Subcommands of `state`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy the state from one backend to the other under both backends' locks, verify the copy,
+    /// and leave the source in place.
+    Migrate(MigrateArgs),
+}
+
+/// Arguments of `state migrate`.
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// The backend to copy from.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub from: crate::backend::BackendChoice,
+
+    /// The backend to copy to.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub to: crate::backend::BackendChoice,
+}
+
+/// Arguments of `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// Print the records as a JSON array.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -1,17 +1,17 @@
 //! Steps every environment command shares: load and validate the file, lower it, read state,
 //! connect the providers, observe, and plan.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tether_catalog::DesiredGraph;
 use tether_config::Checked;
-use tether_engine::{LocalStateStore, ObserveScope, Provider, Providers, StateStore as _};
+use tether_engine::{ObserveScope, Provider, Providers, StateStore};
 use tether_model::{ObservedResource, Plan, ProviderId, Resource, State};
 use tether_plan::PlanInput;
 
 use crate::args::EnvironmentArgs;
+use crate::backend::{self, LockGuard};
 use crate::exit::Failure;
 
 /// A validated environment file and its desired graph.
@@ -41,32 +41,74 @@ pub fn load(file: &std::path::Path) -> Result<LoadedEnvironment, Failure> {
 /// An environment with its state store and connected providers.
 pub struct Session {
     pub environment: LoadedEnvironment,
-    pub store: LocalStateStore,
+    pub store: Box<dyn StateStore>,
     pub state: State,
     pub providers: Providers,
+    /// The management-cluster client, which also serves the `kubernetes` state backend.
+    pub kube: Arc<tether_kube::TetherKube>,
+    /// The state lock, when the command took one; dropping the session releases it.
+    pub lock: Option<LockGuard>,
 }
 
 impl Session {
     /// Loads the environment, reads its state and connects to AWS and the management cluster.
     ///
     /// # Errors
-    /// Fails on an invalid file, an unreadable state file, or a provider that cannot be set up.
+    /// Fails on an invalid file, an unreadable state, or a provider that cannot be set up.
     pub async fn open(args: &EnvironmentArgs) -> Result<Session, Failure> {
-        let environment = load(&args.file)?;
-        let name = environment.checked.environment.name.clone();
-        let store = LocalStateStore::new(state_path(args, &environment.checked));
-        let state = store.load(&name).await.context("cannot read the state")?.unwrap_or_else(|| State::empty(&name));
+        let mut session = Session::connect(args).await?;
+        session.read_state().await?;
+        Ok(session)
+    }
 
+    /// As [`Session::open`], but takes the state lock for `operation` before reading the state,
+    /// waiting up to `lock_timeout` for another holder.
+    ///
+    /// # Errors
+    /// As [`Session::open`], and fails when the lock stays held, naming its holder.
+    pub async fn open_locked(
+        args: &EnvironmentArgs,
+        operation: &str,
+        lock_timeout: std::time::Duration,
+    ) -> Result<Session, Failure> {
+        let mut session = Session::connect(args).await?;
+        session.lock = Some(LockGuard::acquire(session.store.as_ref(), operation, lock_timeout).await?);
+        session.read_state().await?;
+        Ok(session)
+    }
+
+    /// Loads the environment, opens its state store and connects the providers, without reading
+    /// the state.
+    ///
+    /// # Errors
+    /// Fails on an invalid file or a provider that cannot be set up.
+    pub async fn connect(args: &EnvironmentArgs) -> Result<Session, Failure> {
+        let environment = load(&args.file)?;
         let aws = tether_aws::AwsProvider::from_environment(&environment.checked.environment.aws.region).await;
         let kube_options =
             tether_kube::KubeOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
         let kube = tether_kube::TetherKube::connect(&kube_options)
             .await
             .context("cannot connect to the management cluster")?;
+        let kube = Arc::new(kube);
+        let backend = backend::chosen_backend(args, &environment.checked);
+        let store = backend::open_store(backend, args, &environment.checked, &kube);
         let mut providers = Providers::new();
         providers.insert(ProviderId::Aws, Arc::new(aws) as Arc<dyn Provider>);
-        providers.insert(ProviderId::Cluster, Arc::new(kube) as Arc<dyn Provider>);
-        Ok(Session { environment, store, state, providers })
+        providers.insert(ProviderId::Cluster, kube.clone() as Arc<dyn Provider>);
+        let state = State::empty(&environment.checked.environment.name);
+        Ok(Session { environment, store, state, providers, kube, lock: None })
+    }
+
+    async fn read_state(&mut self) -> Result<(), Failure> {
+        let name = self.name().to_owned();
+        let stored = self
+            .store
+            .load(&name)
+            .await
+            .with_context(|| format!("cannot read the state in {}", self.store.describe()))?;
+        self.state = stored.unwrap_or_else(|| State::empty(&name));
+        Ok(())
     }
 
     /// Returns the environment's name.
@@ -89,7 +131,11 @@ impl Session {
         tether_plan::plan(&input).context("cannot plan")
     }
 
-    async fn observe(&self) -> anyhow::Result<Vec<ObservedResource>> {
+    /// Observes every provider concurrently.
+    ///
+    /// # Errors
+    /// Fails when any read fails or is throttled.
+    pub async fn observe(&self) -> anyhow::Result<Vec<ObservedResource>> {
         let _span = tracing::debug_span!("observe", environment = self.name()).entered();
         let by_provider: Vec<(ProviderId, Vec<Resource>)> = self
             .providers
@@ -106,13 +152,5 @@ impl Session {
         });
         let results = futures::future::try_join_all(observations).await?;
         Ok(results.into_iter().flatten().collect())
-    }
-}
-
-/// `--state`, or `.tether/<environment>.state.json` beside the environment file.
-fn state_path(args: &EnvironmentArgs, checked: &Checked) -> PathBuf {
-    match &args.state {
-        Some(path) => path.clone(),
-        None => checked.base_dir.join(".tether").join(format!("{}.state.json", checked.environment.name)),
     }
 }

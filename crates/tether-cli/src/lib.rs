@@ -2,8 +2,14 @@
 //! Each subcommand lives in its own module under `commands`.
 
 mod args;
+mod audit;
+mod backend;
 mod commands;
 mod confirm;
+mod cronjob;
+mod drift_notify;
+mod drift_render;
+mod drift_watch;
 mod environment;
 mod estimates;
 mod exit;
@@ -11,6 +17,8 @@ mod github;
 mod logging;
 mod progress;
 mod promotion;
+mod readiness;
+mod webhook;
 
 use std::process::ExitCode;
 

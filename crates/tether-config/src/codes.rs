@@ -127,4 +127,7 @@ codes! {
     PULL_SECRET_INVALID_JSON = "pull_secret_invalid_json";
     /// The pull secret JSON has no `auths` object.
     PULL_SECRET_NO_AUTHS = "pull_secret_no_auths";
+
+    /// A `[[drift.ignore]]` rule whose resource address or attribute path is malformed.
+    INVALID_DRIFT_IGNORE = "invalid_drift_ignore";
 }

@@ -10,6 +10,7 @@ mod checked;
 pub mod codes;
 mod compare;
 mod diagnostic;
+mod drift_settings;
 mod edit;
 mod extends;
 mod load;
@@ -27,12 +28,13 @@ mod validate;
 pub use checked::{Checked, Route};
 pub use compare::{Difference, compare};
 pub use diagnostic::{Diagnostic, Diagnostics};
+pub use drift_settings::{DriftIgnore, DriftSettings};
 pub use edit::{EditError, SettingEdit, apply_edits};
 pub use load::{MAX_FILE_BYTES, load};
 pub use miette::Severity;
 pub use model::{
     Autoscaling, Aws, Cluster, DEFAULT_CLUSTER_NETWORK, DEFAULT_SERVICE_NETWORK, Environment, OnPrem, OnPremRoute,
-    Pool, RootVolume, SubnetRouter, Taint,
+    Pool, RootVolume, StateBackend, StateSettings, SubnetRouter, Taint,
 };
 pub use promotable::{PROMOTABLE_MARK, Promotion, SettingPath, SettingPathError, classify, has_promotable_below};
 pub use release::{MAX_POOL_MINOR_LAG, OcpVersion, ReleaseCheck, ReleaseViolation, check_releases, release_version};

@@ -38,6 +38,37 @@ pub struct Environment {
     #[serde(default)]
     #[schemars(extend("x-tether-promotable" = false))]
     pub pools: BTreeMap<String, Pool>,
+    /// Where tether keeps the environment's state and its lock; the `local` backend when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = false))]
+    pub state: Option<StateSettings>,
+    /// Settings of `tether drift`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = false))]
+    pub drift: Option<crate::DriftSettings>,
+}
+
+/// The state backend of an environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct StateSettings {
+    /// `local`: a JSON file under `.tether/` beside the environment file, locked with an OS file
+    /// lock. `kubernetes`: Secrets in `cluster.namespace` on the management cluster, locked with a
+    /// `coordination.k8s.io/v1` Lease.
+    #[serde(default)]
+    pub backend: StateBackend,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum StateBackend {
+    /// A file beside the environment file.
+    #[default]
+    Local,
+    /// Secrets and a Lease on the management cluster.
+    Kubernetes,
 }
 
 /// The HostedCluster and the settings of its control plane.

@@ -1,14 +1,15 @@
 //! The executor: walks a plan's changes in dependency order with bounded parallelism and
 //! records each finished change in the state store before reporting it.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use tether_model::{Action, Address, Attributes, Plan, PlanSummary, ProviderId, ResourceChange, State, StateResource, Value};
+use tether_model::{Action, Address, Attributes, Plan, PlanSummary, ProviderId, ResourceChange, State};
 use tracing::Instrument as _;
 
+use crate::walk::{Step, Walk};
 use crate::{Applied, ApplyRequest, DeleteRequest, Provider, ProviderError, StateError, StateStore};
 
 /// The providers an apply may call, by the address prefix they own.
@@ -152,28 +153,36 @@ pub async fn apply(
     let mut report = ApplyReport::default();
     loop {
         while running.len() < options.parallelism.max(1) {
-            let Some(address) = walk.ready.pop_front() else { break };
-            let change = walk.changes[&address];
-            observer.on_event(&ApplyEvent::Started { address: &change.address, action: change.action });
-            running.push(run_change(change, walk.resolve_after(change), providers, plan, options));
+            let Some(step) = walk.ready.pop_front() else { break };
+            let change = walk.changes[&step.address];
+            observer.on_event(&ApplyEvent::Started { address: &change.address, action: step.action(change) });
+            let after = walk.resolve_after(change);
+            running.push(run_step(step, change, after, providers, plan, options));
         }
-        let Some((address, outcome)) = running.next().await else { break };
-        let change = walk.changes[&address];
+        let Some((step, outcome)) = running.next().await else { break };
+        let change = walk.changes[&step.address];
+        let action = step.action(change);
         match outcome {
             Ok((applied, elapsed)) => {
-                walk.record(change, applied);
+                walk.record(&step, applied);
                 store.save(&walk.state).await?;
-                observer.on_event(&ApplyEvent::Finished { address: &address, action: change.action, elapsed });
-                report.applied.push((address.clone(), change.action));
-                walk.release_dependents(&address);
+                observer.on_event(&ApplyEvent::Finished { address: &step.address, action, elapsed });
+                report.applied.push((step.address.clone(), action));
+                walk.release_dependents(&step);
             }
             Err(cause) => {
-                let failure = ApplyFailure { address: address.clone(), action: change.action, cause };
+                let failure = ApplyFailure { address: step.address.clone(), action, cause };
                 observer.on_event(&ApplyEvent::Failed { failure: &failure });
-                for skipped in walk.skip_dependents(&address) {
-                    let action = walk.changes[&skipped].action;
-                    observer.on_event(&ApplyEvent::Skipped { address: &skipped, action, because: &address });
-                    report.skipped.push((skipped, action, address.clone()));
+                // The second half of a failed replacement is not a separate skip worth reporting.
+                let skipped = walk.skip_dependents(&step).into_iter().filter(|skipped| skipped.address != step.address);
+                for skipped in skipped.collect::<Vec<_>>() {
+                    let skipped_action = skipped.action(walk.changes[&skipped.address]);
+                    observer.on_event(&ApplyEvent::Skipped {
+                        address: &skipped.address,
+                        action: skipped_action,
+                        because: &step.address,
+                    });
+                    report.skipped.push((skipped.address, skipped_action, step.address.clone()));
                 }
                 report.failed.push(failure);
             }
@@ -184,19 +193,21 @@ pub async fn apply(
 
 type Outcome = Result<(Option<Applied>, Duration), ChangeError>;
 
-async fn run_change(
+async fn run_step(
+    step: Step,
     change: &ResourceChange,
     after: Result<Attributes, ChangeError>,
     providers: &Providers,
     plan: &Plan,
     options: ApplyOptions,
-) -> (Address, Outcome) {
-    let span = tracing::debug_span!("change", resource = %change.address, action = %change.action);
+) -> (Step, Outcome) {
+    let action = step.action(change);
+    let span = tracing::debug_span!("change", resource = %change.address, action = %action);
     let outcome = async {
         let provider =
             providers.get(&change.address.provider()).ok_or(ChangeError::NoProvider(change.address.provider()))?;
         let started = Instant::now();
-        let call = call_provider(provider.as_ref(), change, after?, &plan.environment);
+        let call = call_provider(provider.as_ref(), change, action, after?, &plan.environment);
         let applied = tokio::time::timeout(options.operation_timeout, call)
             .await
             .map_err(|_| ChangeError::TimedOut(options.operation_timeout))??;
@@ -205,183 +216,33 @@ async fn run_change(
     }
     .instrument(span)
     .await;
-    (change.address.clone(), outcome)
+    (step, outcome)
 }
 
+/// Performs one step's action: `Create` creates even when the change is a replacement, because
+/// its delete step already ran.
 async fn call_provider(
     provider: &dyn Provider,
     change: &ResourceChange,
+    action: Action,
     after: Attributes,
     environment: &str,
 ) -> Result<Option<Applied>, ChangeError> {
     let id = change.id.as_deref().unwrap_or_default();
-    let empty = Attributes::new();
-    let delete = DeleteRequest {
-        environment,
-        address: &change.address,
-        id,
-        attributes: change.before.as_ref().unwrap_or(&empty),
-    };
     let create = ApplyRequest { environment, address: &change.address, id: None, attributes: &after, before: None };
-    match change.action {
+    match action {
         Action::NoOp => Ok(None),
         Action::Create => Ok(Some(provider.create(&create).await?)),
         Action::Update => {
             let update = ApplyRequest { id: Some(id), before: change.before.as_ref(), ..create };
             Ok(Some(provider.update(&update).await?))
         }
-        // TODO: create before destroy where the kind allows two copies at once.
-        Action::Replace => {
-            provider.delete(&delete).await?;
-            Ok(Some(provider.create(&create).await?))
-        }
-        Action::Delete => {
-            provider.delete(&delete).await?;
+        // A step never carries `Replace`: a replacement arrives as a delete step and a create step.
+        Action::Replace | Action::Delete => {
+            let empty = Attributes::new();
+            let attributes = change.before.as_ref().unwrap_or(&empty);
+            provider.delete(&DeleteRequest { environment, address: &change.address, id, attributes }).await?;
             Ok(None)
         }
-    }
-}
-
-/// The mutable bookkeeping of one apply.
-struct Walk<'a> {
-    changes: BTreeMap<Address, &'a ResourceChange>,
-    /// For each pending change, the changes it still waits for.
-    waiting_on: BTreeMap<Address, BTreeSet<Address>>,
-    /// For each change, the changes waiting for it.
-    dependents: BTreeMap<Address, BTreeSet<Address>>,
-    ready: VecDeque<Address>,
-    /// Identifiers and attributes known so far, for resolving references.
-    known: BTreeMap<Address, (Option<String>, Attributes)>,
-    state: State,
-}
-
-impl<'a> Walk<'a> {
-    fn new(plan: &'a Plan, state: State) -> Walk<'a> {
-        let changes: BTreeMap<Address, &ResourceChange> = plan
-            .changes
-            .iter()
-            .filter(|change| change.action != Action::NoOp)
-            .map(|change| (change.address.clone(), change))
-            .collect();
-        let known = plan
-            .changes
-            .iter()
-            .map(|change| (change.address.clone(), (change.id.clone(), change.after.clone().unwrap_or_default())))
-            .collect();
-
-        let mut waiting_on: BTreeMap<Address, BTreeSet<Address>> =
-            changes.keys().map(|address| (address.clone(), BTreeSet::new())).collect();
-        for change in changes.values() {
-            for dependency in change.depends_on.iter().filter(|dependency| changes.contains_key(*dependency)) {
-                let dependency_action = changes[dependency].action;
-                match (change.action, dependency_action) {
-                    // Deletes run in reverse: the dependency goes after its dependent.
-                    (Action::Delete, Action::Delete) => {
-                        waiting_on.entry(dependency.clone()).or_default().insert(change.address.clone());
-                    }
-                    (Action::Delete, _) | (_, Action::Delete) => {}
-                    _ => {
-                        waiting_on.entry(change.address.clone()).or_default().insert(dependency.clone());
-                    }
-                }
-            }
-        }
-        let mut dependents: BTreeMap<Address, BTreeSet<Address>> = BTreeMap::new();
-        for (address, waits) in &waiting_on {
-            for dependency in waits {
-                dependents.entry(dependency.clone()).or_default().insert(address.clone());
-            }
-        }
-        let ready =
-            waiting_on.iter().filter(|(_, waits)| waits.is_empty()).map(|(address, _)| address.clone()).collect();
-        Walk { changes, waiting_on, dependents, ready, known, state }
-    }
-
-    /// Brings state in line with what the plan observed before anything changes: resources
-    /// that exist unchanged are recorded (e.g. after a lost state file), and records of
-    /// resources that are neither desired nor observed any more are dropped.
-    fn reconcile_state_with_plan(&mut self) {
-        let planned: BTreeSet<&Address> = self.known.keys().collect();
-        self.state.resources.retain(|address, _| planned.contains(address));
-        for (address, (id, attributes)) in &self.known {
-            let is_noop = !self.changes.contains_key(address);
-            if let (true, Some(id)) = (is_noop, id) {
-                let depends_on =
-                    self.state.resources.get(address).map(|recorded| recorded.depends_on.clone()).unwrap_or_default();
-                self.state.resources.insert(
-                    address.clone(),
-                    StateResource { id: id.clone(), attributes: attributes.clone(), depends_on },
-                );
-            }
-        }
-        self.state.serial += 1;
-    }
-
-    fn resolve_after(&self, change: &ResourceChange) -> Result<Attributes, ChangeError> {
-        let Some(after) = &change.after else { return Ok(Attributes::new()) };
-        let resolve = |reference: &tether_model::Reference| {
-            let (id, attributes) = self.known.get(&reference.address)?;
-            if reference.attribute == "id" {
-                id.clone().map(Value::String)
-            } else {
-                attributes.get(&reference.attribute).cloned()
-            }
-        };
-        let mut resolved = Attributes::new();
-        for (key, value) in after {
-            let value = value.resolve_references(&resolve);
-            let mut missing = None;
-            value.for_each_reference(&mut |reference| missing = Some(reference.to_string()));
-            if let Some(reference) = missing {
-                return Err(ChangeError::Unresolved(reference));
-            }
-            resolved.insert(key.clone(), value);
-        }
-        Ok(resolved)
-    }
-
-    fn record(&mut self, change: &ResourceChange, applied: Option<Applied>) {
-        match applied {
-            Some(applied) => {
-                self.known.insert(change.address.clone(), (Some(applied.id.clone()), applied.attributes.clone()));
-                self.state.resources.insert(
-                    change.address.clone(),
-                    StateResource {
-                        id: applied.id,
-                        attributes: applied.attributes,
-                        depends_on: change.depends_on.clone(),
-                    },
-                );
-            }
-            None => {
-                self.state.resources.remove(&change.address);
-            }
-        }
-        self.state.serial += 1;
-    }
-
-    fn release_dependents(&mut self, finished: &Address) {
-        for dependent in self.dependents.get(finished).cloned().unwrap_or_default() {
-            if let Some(waits) = self.waiting_on.get_mut(&dependent) {
-                waits.remove(finished);
-                if waits.is_empty() {
-                    self.ready.push_back(dependent);
-                }
-            }
-        }
-    }
-
-    /// Removes every transitive dependent of a failed change from the walk and returns them.
-    fn skip_dependents(&mut self, failed: &Address) -> Vec<Address> {
-        let mut skipped = Vec::new();
-        let mut queue: VecDeque<Address> =
-            self.dependents.get(failed).cloned().unwrap_or_default().into_iter().collect();
-        while let Some(address) = queue.pop_front() {
-            if self.waiting_on.remove(&address).is_some() {
-                queue.extend(self.dependents.get(&address).cloned().unwrap_or_default());
-                skipped.push(address);
-            }
-        }
-        skipped
     }
 }

@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use tether_model::{STATE_FORMAT_VERSION, State};
 
+use crate::local_lock;
+use crate::lock::{LockError, LockInfo, StateLock};
+
 /// Stores tether's record of what it applied.
 #[async_trait]
 pub trait StateStore: Send + Sync {
@@ -24,6 +27,19 @@ pub trait StateStore: Send + Sync {
 
     /// Describes where the state lives, for messages.
     fn describe(&self) -> String;
+
+    /// Takes the state's lock for `info` without waiting; see [`crate::acquire_lock`] to wait.
+    ///
+    /// # Errors
+    /// [`LockError::Held`] with the holder's description when someone else holds it, or the
+    /// backend's error.
+    async fn lock(&self, info: &LockInfo) -> Result<Box<dyn StateLock>, LockError>;
+
+    /// Breaks the lock with id `id` that another process holds, and returns what it described.
+    ///
+    /// # Errors
+    /// Fails when no lock or another lock is held, or when the backend cannot break it.
+    async fn force_unlock(&self, id: &str) -> Result<LockInfo, LockError>;
 }
 
 /// A state that could not be read or written.
@@ -58,6 +74,25 @@ pub enum StateError {
         found: u32,
         /// The version this build reads.
         supported: u32,
+    },
+    /// A remote backend failed to read, write or decode the state.
+    #[error("cannot {operation} the state in {location}")]
+    Remote {
+        /// What failed, e.g. `read` or `write`.
+        operation: &'static str,
+        /// Where the state lives, e.g. `Secret hcp-ai/tether-state-ai-dev`.
+        location: String,
+        /// The backend's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Another process wrote the state since this one read it.
+    #[error(
+        "the state in {location} changed since this process read it, so it was not overwritten; run the command again"
+    )]
+    Conflict {
+        /// Where the state lives.
+        location: String,
     },
     /// The file belongs to another environment.
     #[error(
@@ -173,6 +208,15 @@ impl StateStore for LocalStateStore {
 
     fn describe(&self) -> String {
         format!("local file {}", self.path.display())
+    }
+
+    async fn lock(&self, info: &LockInfo) -> Result<Box<dyn StateLock>, LockError> {
+        let lock = local_lock::take(&local_lock::lock_path(&self.path), info)?;
+        Ok(Box::new(lock))
+    }
+
+    async fn force_unlock(&self, id: &str) -> Result<LockInfo, LockError> {
+        local_lock::force_unlock(&local_lock::lock_path(&self.path), id)
     }
 }
 

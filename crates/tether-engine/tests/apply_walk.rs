@@ -59,6 +59,7 @@ fn change(name: &str, action: Action, depends_on: &[&str], after: Attributes) ->
         attribute_changes: Vec::new(),
         depends_on: depends_on.iter().map(|name| Address::aws("thing", name)).collect(),
         disruption: Vec::new(),
+        create_before_destroy: false,
     }
 }
 
@@ -134,6 +135,60 @@ async fn deletes_run_in_reverse_dependency_order() {
         ["delete aws.thing.route", "delete aws.thing.subnet", "delete aws.thing.vpc"]
     );
     assert!(state.resources.is_empty());
+}
+
+#[tokio::test]
+async fn replacement_deletes_dependents_first_and_creates_them_last() {
+    let provider = Arc::new(RecordingProvider::default());
+    let plan = plan(vec![
+        change("vpc", Action::Replace, &[], Attributes::new()),
+        change("subnet", Action::Replace, &["vpc"], reference("vpc")),
+        change("unrelated", Action::NoOp, &[], Attributes::new()),
+    ]);
+    let (report, state, _saved) = run(&plan, provider.clone(), 4).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        *provider.calls.lock().unwrap(),
+        ["delete aws.thing.subnet", "delete aws.thing.vpc", "create aws.thing.vpc", "create aws.thing.subnet"]
+    );
+    let subnet = &state.resources[&Address::aws("thing", "subnet")];
+    assert_eq!(subnet.attributes["parent"], Value::from("id-vpc"), "the new VPC's id");
+    assert_eq!(
+        tether_model::PlanSummary::from_actions(report.applied.iter().map(|(_, action)| *action)).to_string(),
+        "2 to add, 0 to change, 2 to destroy"
+    );
+}
+
+#[tokio::test]
+async fn create_before_destroy_moves_dependents_first() {
+    let provider = Arc::new(RecordingProvider::default());
+    let mut router = change("router", Action::Replace, &[], Attributes::new());
+    router.create_before_destroy = true;
+    let plan = plan(vec![router, change("route", Action::Update, &["router"], reference("router"))]);
+    let (report, state, saved) = run(&plan, provider.clone(), 4).await;
+    assert!(report.succeeded());
+    assert_eq!(
+        *provider.calls.lock().unwrap(),
+        ["create aws.thing.router", "update aws.thing.route", "delete aws.thing.router"]
+    );
+    assert_eq!(state.resources[&Address::aws("thing", "router")].id, "id-router", "the new copy stays recorded");
+    assert_eq!(saved, state);
+}
+
+#[tokio::test]
+async fn failed_replacement_create_keeps_delete_recorded() {
+    let provider =
+        Arc::new(RecordingProvider { failing: BTreeSet::from(["aws.thing.vpc".to_owned()]), ..Default::default() });
+    let plan = plan(vec![
+        change("vpc", Action::Replace, &[], Attributes::new()),
+        change("subnet", Action::Create, &["vpc"], reference("vpc")),
+    ]);
+    let (report, _state, saved) = run(&plan, provider, 4).await;
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].action, Action::Create);
+    let skipped: Vec<String> = report.skipped.iter().map(|(address, _, _)| address.to_string()).collect();
+    assert_eq!(skipped, ["aws.thing.subnet"], "the replacement's own halves are not reported as skipped");
+    assert!(!saved.resources.contains_key(&Address::aws("thing", "vpc")), "the finished delete is recorded");
 }
 
 #[tokio::test]

@@ -169,3 +169,27 @@ async fn load_config(options: &KubeOptions) -> Result<Config, ConnectError> {
         None => Config::from_kubeconfig(&kubeconfig_options).await.map_err(load_error),
     }
 }
+
+impl TetherKube {
+    /// Returns a `kubernetes` state store for `environment` in `namespace` over this client.
+    pub fn state_store(&self, namespace: &str, environment: &str) -> crate::KubeStateStore {
+        crate::KubeStateStore::new(self.client.clone(), namespace, environment)
+    }
+
+    /// Waits until every target reports ready; see [`crate::ReadyKind`] for what ready means.
+    ///
+    /// # Errors
+    /// Fails on timeout, naming the first object not ready and its last condition message.
+    pub async fn wait_ready(
+        &self,
+        targets: &[crate::ReadinessTarget],
+        timeout: std::time::Duration,
+    ) -> Result<(), crate::WaitError> {
+        crate::readiness::wait_ready(&self.client, targets, timeout).await
+    }
+
+    /// Returns the apply history of `environment` kept in `namespace`, over this client.
+    pub fn history(&self, namespace: &str, environment: &str) -> crate::History {
+        crate::History::new(self.client.clone(), namespace, environment)
+    }
+}

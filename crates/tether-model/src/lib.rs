@@ -14,9 +14,7 @@ mod value;
 
 pub use address::{Address, AddressError, ProviderId};
 pub use disruption::{Disruption, NodeCount};
-pub use estimate::{
-    CostChange, CostEstimate, CostKind, CostLine, CostTotals, PlacedItem, Placement, PriceSource, Usd,
-};
+pub use estimate::{CostChange, CostEstimate, CostKind, CostLine, CostTotals, PlacedItem, Placement, PriceSource, Usd};
 pub use plan::{Action, ActionReason, AttributeChange, PLAN_FORMAT_VERSION, Plan, PlanSummary, ResourceChange};
 pub use resource::{Attributes, ObservedResource, Resource};
 pub use state::{STATE_FORMAT_VERSION, State, StateResource};

@@ -104,6 +104,18 @@ pub struct ResourceChange {
     /// What the change does to running nodes; empty when it touches none.
     #[serde(default)]
     pub disruption: Vec<Disruption>,
+    /// For a replacement: the new copy is created, and dependents moved to it, before the old one
+    /// is deleted. Otherwise the old one is deleted first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_before_destroy: bool,
+}
+
+impl ResourceChange {
+    /// The plan marker: the action's, except `+/-` for a replacement that creates before it
+    /// destroys, as Terraform writes it.
+    pub fn marker(&self) -> &'static str {
+        if self.action == Action::Replace && self.create_before_destroy { "+/-" } else { self.action.marker() }
+    }
 }
 
 /// Counts of planned actions, in Terraform's terms: a replacement adds one and destroys one.

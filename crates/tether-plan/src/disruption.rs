@@ -127,6 +127,7 @@ mod tests {
                 .collect(),
             depends_on: Default::default(),
             disruption: Vec::new(),
+            create_before_destroy: false,
         }
     }
 

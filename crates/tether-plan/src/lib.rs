@@ -4,10 +4,15 @@
 
 mod diff;
 mod disruption;
+mod drift;
 mod planner;
 mod saved;
 
 pub use diff::diff_attributes;
+pub use drift::{
+    DRIFT_FORMAT_VERSION, DriftInput, DriftKind, DriftReport, DriftedAttribute, DriftedResource, IgnoreRule,
+    PendingChange, classify_drift,
+};
 pub use planner::{PlanError, PlanInput, plan};
 pub use saved::{PLAN_FILE_FORMAT_VERSION, PLAN_FILE_KIND, PlanFileError, SavedPlan};
 pub use tether_model::Plan;

@@ -138,6 +138,7 @@ fn plan_desired(
             attribute_changes: Vec::new(),
             depends_on: resource.depends_on.clone(),
             disruption: Vec::new(),
+            create_before_destroy: false,
         });
     };
 
@@ -163,6 +164,8 @@ fn plan_desired(
         attribute_changes,
         depends_on: resource.depends_on.clone(),
         disruption: Vec::new(),
+        create_before_destroy: action == Action::Replace
+            && kind_schema(&resource.address).is_some_and(|schema| schema.create_before_destroy),
     })
 }
 
@@ -194,6 +197,7 @@ fn plan_delete(resource: &ObservedResource, deleted: &[&ObservedResource], state
         attribute_changes: Vec::new(),
         depends_on,
         disruption: Vec::new(),
+        create_before_destroy: false,
     }
 }
 

@@ -102,6 +102,22 @@ fn changed_cidr_forces_replacement() {
 }
 
 #[test]
+fn router_replacement_creates_before_destroying() {
+    let desired = desired();
+    let mut observed = observed_after_apply(&desired);
+    let router =
+        observed.iter_mut().find(|resource| resource.address.to_string() == "aws.instance.subnet-router").unwrap();
+    router.attributes.insert("instance_type".to_owned(), Value::from("t3.micro"));
+    let plan = plan_for(&desired, &observed);
+    let change = plan.change(&"aws.instance.subnet-router".parse().unwrap()).unwrap();
+    assert_eq!(change.action, Action::Replace);
+    assert!(change.create_before_destroy);
+    assert_eq!(change.marker(), "+/-");
+    let subnet = plan.change(&"aws.subnet.public-ap-southeast-2a".parse().unwrap()).unwrap();
+    assert!(!subnet.create_before_destroy, "only replacements of kinds that allow two copies");
+}
+
+#[test]
 fn observed_extra_resource_is_deleted() {
     let desired = desired();
     let mut observed = observed_after_apply(&desired);

@@ -27,7 +27,7 @@ pub fn render_plan(plan: &Plan) -> String {
 
 fn write_change(out: &mut String, change: &ResourceChange) {
     let address = &change.address;
-    let marker = change.action.marker();
+    let marker = change.marker();
     let heading = match change.action {
         Action::NoOp => "is unchanged",
         Action::Create => "will be created",
@@ -38,6 +38,9 @@ fn write_change(out: &mut String, change: &ResourceChange) {
     let _ = writeln!(out, "  # {address} {heading}");
     if let Some(paths) = forced_paths(change) {
         let _ = writeln!(out, "  # (because {} cannot change in place)", paths.join(", "));
+    }
+    if change.action == Action::Replace && change.create_before_destroy {
+        let _ = writeln!(out, "  # (the new one is created first; the old one is deleted once nothing uses it)");
     }
     for disruption in &change.disruption {
         let _ = writeln!(out, "  # (disruption: {disruption})");
@@ -193,6 +196,7 @@ mod tests {
             attribute_changes,
             depends_on: Default::default(),
             disruption: Vec::new(),
+            create_before_destroy: false,
         };
         Plan {
             format_version: PLAN_FORMAT_VERSION,

@@ -45,7 +45,7 @@ fn resource_change(change: &ResourceChange) -> Json {
         "kind": change.address.kind(),
         "name": change.address.name(),
         "action": change.action.to_string(),
-        "actions": actions(change.action),
+        "actions": actions(change),
         "id": change.id,
         "reasons": serde_json::to_value(&change.reasons).unwrap_or_default(),
         "before": attributes(change.before.as_ref()),
@@ -66,9 +66,13 @@ fn resource_change(change: &ResourceChange) -> Json {
     })
 }
 
-/// Terraform's action lists: a replacement is a delete followed by a create.
-fn actions(action: Action) -> Vec<&'static str> {
-    match action {
+/// Terraform's action lists: a replacement is a delete then a create, or a create then a delete when
+/// it creates before it destroys.
+fn actions(change: &ResourceChange) -> Vec<&'static str> {
+    if change.action == Action::Replace && change.create_before_destroy {
+        return vec!["create", "delete"];
+    }
+    match change.action {
         Action::NoOp => vec!["no-op"],
         Action::Create => vec!["create"],
         Action::Update => vec!["update"],

@@ -215,7 +215,7 @@ impl Section {
     fn new(change: &ResourceChange) -> Section {
         let address = change.address.to_string();
         let heading = heading(change.action);
-        let marker = change.action.marker();
+        let marker = change.marker();
         let urgent = priority(change) <= 2;
         let open = if urgent { " open" } else { "" };
 

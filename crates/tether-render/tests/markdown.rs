@@ -34,6 +34,7 @@ fn change(text: &str, action: Action) -> ResourceChange {
         attribute_changes: Vec::new(),
         depends_on: BTreeSet::new(),
         disruption: Vec::new(),
+        create_before_destroy: false,
     }
 }
 

@@ -19,7 +19,7 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         return apply_saved(args, saved).await;
     }
 
-    let session = Session::open(&args.environment).await?;
+    let session = Session::open_locked(&args.environment, "apply", args.lock_timeout).await?;
     let plan = session.plan().await?;
     print_plan(&plan, args.json);
     if !plan.has_changes() {
@@ -52,8 +52,9 @@ async fn apply_saved(args: &ApplyArgs, saved: SavedPlan) -> Result<ExitCode, Fai
         state: args.environment.state.clone(),
         kubeconfig: args.environment.kubeconfig.clone(),
         context: args.environment.context.clone(),
+        state_backend: args.environment.state_backend,
     };
-    let session = Session::open(&environment).await?;
+    let session = Session::open_locked(&environment, "apply", args.lock_timeout).await?;
     let fresh = session.plan().await?;
     if fresh != saved.plan {
         eprintln!("The plan file {plan_file} no longer matches the environment, its state or what is running:");
@@ -72,16 +73,18 @@ async fn apply_saved(args: &ApplyArgs, saved: SavedPlan) -> Result<ExitCode, Fai
 
 async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
     let options = ApplyOptions { parallelism: usize::from(args.parallelism), ..ApplyOptions::default() };
+    let audit = crate::audit::start(session, plan).await?;
     let (report, _state) = tether_engine::apply(
         plan,
         &session.providers,
-        &session.store,
+        session.store.as_ref(),
         session.state.clone(),
         options,
         &ProgressLines::new(),
     )
     .await
     .context("cannot record progress in the state; what finished before this is recorded")?;
+    crate::audit::finish(session, audit, &report).await;
 
     let applied = report.applied_summary();
     let summary = format!(
@@ -98,6 +101,9 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
             eprintln!("\nApply complete: {summary}.");
         } else {
             println!("\nApply complete: {summary}.");
+        }
+        if args.wait {
+            crate::readiness::wait(session, args.timeout).await?;
         }
         return Ok(ExitCode::SUCCESS);
     }

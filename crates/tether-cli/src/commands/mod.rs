@@ -4,12 +4,16 @@ mod apply;
 mod comment;
 mod cost;
 mod diff;
+mod drift;
+mod force_unlock;
 mod graph;
+mod history;
 mod output;
 mod plan;
 mod promote;
 mod schema;
 mod show;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -31,8 +35,12 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Graph(args) => graph::run(&args),
         Command::Cost(args) => cost::run(&args),
         Command::Diff(args) => diff::run(&args),
+        Command::Drift(args) => drift::run(&args).await,
         Command::Promote(args) => promote::run(&args),
         Command::Schema => schema::run(),
+        Command::ForceUnlock(args) => force_unlock::run(&args).await,
+        Command::History(args) => history::run(&args).await,
+        Command::State(command) => state::run(&command).await,
         Command::Comment(command) => comment::run(&command).await,
     }
 }

@@ -5,6 +5,7 @@
 
 mod aws;
 mod capacity;
+mod drift;
 mod files;
 mod names;
 mod networks;
@@ -50,6 +51,7 @@ pub(crate) fn run(environment: &Environment, spans: &SpanIndex, source: &SourceF
     capacity::check(&mut checker);
     releases::check(&mut checker);
     scale_from_zero::check(&mut checker);
+    drift::check(&mut checker);
     let networks = networks::check(&mut checker);
     let routes = routes::check(&mut checker, &networks);
     let pull_secret = files::check(&mut checker, base_dir);

@@ -3,6 +3,7 @@
 
 mod aws;
 mod domain;
+mod drift;
 mod examples;
 mod extends;
 mod files;

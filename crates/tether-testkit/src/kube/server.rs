@@ -233,6 +233,29 @@ preferences: {{}}
         store.get(&ObjectKey::new(resource, namespace, name)).map(|stored| stored.object.clone())
     }
 
+    /// Creates an object as another client would, bypassing HTTP; its `apiVersion`, `kind` and
+    /// `metadata.namespace` pick the type and namespace. Returns the stored object.
+    ///
+    /// # Errors
+    ///
+    /// A type that is not served, or whatever a POST of the object would fail with.
+    pub fn create(&self, object: Value) -> anyhow::Result<Value> {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let resource = self
+            .state
+            .resources
+            .by_kind(api_version, kind)
+            .with_context(|| format!("{kind} in {api_version} is not served"))?;
+        let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str).map(str::to_string);
+        let options =
+            writes::WriteOptions { manager: STATUS_MANAGER.to_string(), dry_run: false, force: false, status: false };
+        let mut store = self.state.store();
+        let saved = writes::create(&mut store, resource, namespace.as_deref(), object.clone(), &options)
+            .map_err(|error| anyhow::anyhow!("cannot create the object: {error:?}"))?;
+        Ok(saved.object)
+    }
+
     /// Plays HyperShift: replaces `.status` of an object (bumps resourceVersion, not
     /// generation), and watches see the change.
     ///
