@@ -23,7 +23,7 @@ impl<'a> AttributeReader<'a> {
         AttributeReader { address, attributes, operation }
     }
 
-    /// A required string attribute.
+    /// Reads a required string attribute.
     pub(crate) fn string(&self, name: &str) -> Result<&'a str, ProviderError> {
         match self.attributes.get(name) {
             Some(Value::String(text)) => Ok(text),
@@ -32,7 +32,7 @@ impl<'a> AttributeReader<'a> {
         }
     }
 
-    /// A string attribute that may be absent or null.
+    /// Reads a string attribute that may be absent or null.
     pub(crate) fn optional_string(&self, name: &str) -> Result<Option<&'a str>, ProviderError> {
         match self.attributes.get(name) {
             Some(Value::String(text)) => Ok(Some(text)),
@@ -41,7 +41,7 @@ impl<'a> AttributeReader<'a> {
         }
     }
 
-    /// A required boolean attribute.
+    /// Reads a required boolean attribute.
     pub(crate) fn bool(&self, name: &str) -> Result<bool, ProviderError> {
         match self.attributes.get(name) {
             Some(Value::Bool(flag)) => Ok(*flag),
@@ -50,7 +50,7 @@ impl<'a> AttributeReader<'a> {
         }
     }
 
-    /// A required list attribute.
+    /// Reads a required list attribute.
     pub(crate) fn list(&self, name: &str) -> Result<&'a [Value], ProviderError> {
         match self.attributes.get(name) {
             Some(Value::List(items)) => Ok(items),
@@ -59,7 +59,7 @@ impl<'a> AttributeReader<'a> {
         }
     }
 
-    /// A required list of strings.
+    /// Reads a required list of strings.
     pub(crate) fn string_list(&self, name: &str) -> Result<Vec<String>, ProviderError> {
         self.list(name)?
             .iter()
@@ -67,7 +67,7 @@ impl<'a> AttributeReader<'a> {
             .collect()
     }
 
-    /// A required map of strings, such as `tags`.
+    /// Reads a required map of strings, such as `tags`.
     pub(crate) fn string_map(&self, name: &str) -> Result<BTreeMap<String, String>, ProviderError> {
         let Some(value) = self.attributes.get(name) else {
             return Err(self.missing(name));
@@ -83,7 +83,7 @@ impl<'a> AttributeReader<'a> {
             .collect()
     }
 
-    /// The resource's address.
+    /// Returns the resource's address.
     pub(crate) fn address(&self) -> &'a Address {
         self.address
     }
@@ -93,7 +93,7 @@ impl<'a> AttributeReader<'a> {
         error.into_provider_error(self.operation)
     }
 
-    /// An error for an attribute whose value is not what `expected` describes.
+    /// Builds the error for an attribute whose value is not what `expected` describes.
     pub(crate) fn invalid(&self, name: &str, expected: &str) -> ProviderError {
         AwsError::InvalidAttribute {
             address: self.address.clone(),

@@ -86,17 +86,17 @@ impl AwsProvider {
         self
     }
 
-    /// The EC2 client.
+    /// Returns the EC2 client.
     pub fn ec2(&self) -> &aws_sdk_ec2::Client {
         &self.ec2
     }
 
-    /// The IAM client.
+    /// Returns the IAM client.
     pub fn iam(&self) -> &aws_sdk_iam::Client {
         &self.iam
     }
 
-    /// The STS client.
+    /// Returns the STS client.
     pub fn sts(&self) -> &aws_sdk_sts::Client {
         &self.sts
     }

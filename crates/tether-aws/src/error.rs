@@ -43,17 +43,17 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// The AWS error code, e.g. `InvalidSubnet.Conflict`; `None` when no AWS error was parsed.
+    /// Returns the AWS error code, e.g. `InvalidSubnet.Conflict`; `None` when no AWS error was parsed.
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
     }
 
-    /// The AWS error message.
+    /// Returns the AWS error message.
     pub fn message(&self) -> Option<&str> {
         self.message.as_deref()
     }
 
-    /// The HTTP status of the response; `None` when no response arrived.
+    /// Returns the HTTP status of the response; `None` when no response arrived.
     pub fn http_status(&self) -> Option<u16> {
         self.http_status
     }

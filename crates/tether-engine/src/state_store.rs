@@ -78,9 +78,9 @@ pub enum StateError {
     /// A remote backend failed to read, write or decode the state.
     #[error("cannot {operation} the state in {location}")]
     Remote {
-        /// What failed, e.g. `read` or `write`.
+        /// The failed operation, e.g. `read` or `write`.
         operation: &'static str,
-        /// Where the state lives, e.g. `Secret hcp-ai/tether-state-ai-dev`.
+        /// The state's location, e.g. `Secret hcp-ai/tether-state-ai-dev`.
         location: String,
         /// The backend's error.
         #[source]
@@ -91,7 +91,7 @@ pub enum StateError {
         "the state in {location} changed since this process read it, so it was not overwritten; run the command again"
     )]
     Conflict {
-        /// Where the state lives.
+        /// The state's location.
         location: String,
     },
     /// The file belongs to another environment.

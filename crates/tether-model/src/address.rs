@@ -15,7 +15,7 @@ pub enum ProviderId {
 }
 
 impl ProviderId {
-    /// The address prefix, `aws` or `cluster`.
+    /// Returns the address prefix, `aws` or `cluster`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderId::Aws => "aws",
@@ -66,7 +66,7 @@ impl Address {
         Ok(Address { provider, kind: kind.to_owned(), name: name.to_owned() })
     }
 
-    /// An address for the AWS provider.
+    /// Builds an address for the AWS provider.
     ///
     /// # Panics
     /// Panics on an invalid kind or name; use it only with names already validated.
@@ -74,7 +74,7 @@ impl Address {
         Address::new(ProviderId::Aws, kind, name).expect("catalogue builds AWS addresses from validated names")
     }
 
-    /// An address for the management-cluster provider.
+    /// Builds an address for the management-cluster provider.
     ///
     /// # Panics
     /// Panics on an invalid kind or name; use it only with names already validated.
@@ -82,17 +82,17 @@ impl Address {
         Address::new(ProviderId::Cluster, kind, name).expect("catalogue builds cluster addresses from validated names")
     }
 
-    /// The provider that owns the resource.
+    /// Returns the provider that owns the resource.
     pub fn provider(&self) -> ProviderId {
         self.provider
     }
 
-    /// The resource kind, e.g. `subnet` or `node_pool`.
+    /// Returns the resource kind, e.g. `subnet` or `node_pool`.
     pub fn kind(&self) -> &str {
         &self.kind
     }
 
-    /// The resource's name within its kind, e.g. `private-ap-southeast-2a`.
+    /// Returns the resource's name within its kind, e.g. `private-ap-southeast-2a`.
     pub fn name(&self) -> &str {
         &self.name
     }

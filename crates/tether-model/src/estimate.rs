@@ -44,10 +44,10 @@ impl Serialize for Usd {
     }
 }
 
-/// Where a price table comes from and what it covers.
+/// The origin and coverage of a price table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PriceSource {
-    /// Where the prices were taken from, and how.
+    /// The origin of the prices and how they were taken.
     pub source: String,
     /// The date the prices were taken, `YYYY-MM-DD`.
     pub as_of: String,
@@ -57,7 +57,7 @@ pub struct PriceSource {
     pub hours_per_month: i64,
 }
 
-/// What a billed item is.
+/// The category of a billed item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CostKind {
@@ -74,7 +74,7 @@ pub enum CostKind {
 pub struct CostLine {
     /// The resource the cost belongs to, e.g. `cluster.node_pool.gpu`.
     pub address: Address,
-    /// What the item is.
+    /// The item's category.
     pub kind: CostKind,
     /// The EC2 instance type, for node pools and the subnet router.
     pub instance_type: Option<String>,
@@ -143,9 +143,9 @@ impl CostEstimate {
 pub struct CostChange {
     /// The price table both estimates use.
     pub prices: PriceSource,
-    /// What the observed resources cost.
+    /// The cost of the observed resources.
     pub before: CostEstimate,
-    /// What the resources cost once the plan is applied.
+    /// The cost of the resources once the plan is applied.
     pub after: CostEstimate,
 }
 
@@ -160,12 +160,12 @@ impl CostChange {
     }
 }
 
-/// Where one part of the environment runs or which path it takes, in words.
+/// A description of where one part of the environment runs, or of the path it takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedItem {
     /// The part, e.g. `control plane` or `pool gpu`.
     pub name: String,
-    /// Where it runs and on what, e.g. `namespace hcp-ai-ai`.
+    /// The location and platform, e.g. `namespace hcp-ai-ai`.
     pub detail: String,
 }
 
@@ -175,7 +175,8 @@ impl fmt::Display for PlacedItem {
     }
 }
 
-/// What runs on the on-prem management cluster, what runs in AWS, and the network paths between them.
+/// The placement summary: what runs on the on-prem management cluster, what runs in AWS, and the
+/// network paths between them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     /// Parts that run on the management cluster, under local control.

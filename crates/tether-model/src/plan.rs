@@ -10,7 +10,7 @@ use crate::{Address, Attributes, Disruption, Value};
 /// The plan format this version of tether reads and writes.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
 
-/// What apply does to one resource.
+/// The operation apply performs on one resource.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
@@ -22,12 +22,12 @@ pub enum Action {
     Update,
     /// Delete and create again, because an attribute cannot change in place.
     Replace,
-    /// Delete a resource the file no longer asks for.
+    /// Delete a resource the file no longer requests.
     Delete,
 }
 
 impl Action {
-    /// The one-character marker used in plans: `+`, `~`, `-/+`, `-`, or a space.
+    /// Returns the marker used in plans: `+`, `~`, `-/+`, `-`, or a space.
     pub fn marker(self) -> &'static str {
         match self {
             Action::NoOp => " ",
@@ -51,7 +51,7 @@ impl fmt::Display for Action {
     }
 }
 
-/// Why the planner chose an action. It explains a decision and never changes one.
+/// The explanation of a planner decision. It explains an action and never changes one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "reason", rename_all = "kebab-case")]
 pub enum ActionReason {
@@ -64,7 +64,7 @@ pub enum ActionReason {
         /// Attribute paths, e.g. `cidr_block`.
         paths: Vec<String>,
     },
-    /// The resource carries tether's marks for this environment but the file no longer asks for it.
+    /// The resource carries tether's marks for this environment but the file no longer requests it.
     NotInConfiguration,
 }
 
@@ -86,7 +86,7 @@ pub struct AttributeChange {
 pub struct ResourceChange {
     /// The resource's address.
     pub address: Address,
-    /// What apply does.
+    /// The operation apply performs.
     pub action: Action,
     /// Why; empty for [`Action::NoOp`].
     pub reasons: Vec<ActionReason>,
@@ -101,7 +101,7 @@ pub struct ResourceChange {
     pub attribute_changes: Vec<AttributeChange>,
     /// Resources that must be applied first (for a delete: that must be deleted after it).
     pub depends_on: BTreeSet<Address>,
-    /// What the change does to running nodes; empty when it touches none.
+    /// The effects on running nodes, empty when the change touches none.
     #[serde(default)]
     pub disruption: Vec<Disruption>,
     /// For a replacement: the new copy is created, and dependents moved to it, before the old one
@@ -111,8 +111,8 @@ pub struct ResourceChange {
 }
 
 impl ResourceChange {
-    /// The plan marker: the action's, except `+/-` for a replacement that creates before it
-    /// destroys, as Terraform writes it.
+    /// Returns the plan marker: the action's, except `+/-` for a replacement that creates before
+    /// it destroys, as Terraform writes it.
     pub fn marker(&self) -> &'static str {
         if self.action == Action::Replace && self.create_before_destroy { "+/-" } else { self.action.marker() }
     }
@@ -180,12 +180,12 @@ impl Plan {
         self.changes.iter().any(|change| change.action != Action::NoOp)
     }
 
-    /// Every disruption of running nodes that applying the plan causes, in address order.
+    /// Lists every disruption of running nodes that applying the plan causes, in address order.
     pub fn disruptions(&self) -> impl Iterator<Item = (&Address, &Disruption)> {
         self.changes.iter().flat_map(|change| change.disruption.iter().map(move |item| (&change.address, item)))
     }
 
-    /// The change for one address.
+    /// Finds the change for one address.
     pub fn change(&self, address: &Address) -> Option<&ResourceChange> {
         self.changes.iter().find(|change| change.address == *address)
     }

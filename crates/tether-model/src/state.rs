@@ -9,7 +9,7 @@ use crate::{Address, Attributes};
 /// The state file format this version of tether reads and writes.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
-/// What tether last applied in one environment.
+/// The record of what tether last applied in one environment.
 ///
 /// Sensitive values appear only as digests (see [`crate::Sensitive`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,12 +31,12 @@ pub struct StateResource {
     pub id: String,
     /// The attributes as applied, references resolved.
     pub attributes: Attributes,
-    /// What it depended on when applied; deletes run in the reverse of this order.
+    /// The resources it depended on when applied. Deletes run in the reverse of this order.
     pub depends_on: BTreeSet<Address>,
 }
 
 impl State {
-    /// An empty state for an environment.
+    /// Creates an empty state for an environment.
     pub fn empty(environment: &str) -> State {
         State {
             format_version: STATE_FORMAT_VERSION,

@@ -48,7 +48,7 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// A reference to the provider identifier of `address`.
+    /// Creates a reference to the provider identifier of `address`.
     pub fn id(address: &Address) -> Reference {
         Reference { address: address.clone(), attribute: "id".to_owned() }
     }
@@ -77,17 +77,17 @@ impl Sensitive {
         Sensitive { digest, plaintext: Some(Arc::from(plaintext)) }
     }
 
-    /// A sensitive value known only by digest, as read back from a plan or state file.
+    /// Creates a sensitive value known only by digest, as read back from a plan or state file.
     pub fn from_digest(digest: String) -> Sensitive {
         Sensitive { digest, plaintext: None }
     }
 
-    /// The digest, `sha256:` followed by 64 hex digits.
+    /// Returns the digest, `sha256:` followed by 64 hex digits.
     pub fn digest(&self) -> &str {
         &self.digest
     }
 
-    /// The digest shortened for display, e.g. `sha256:1f2e3d4c…`.
+    /// Returns the digest shortened for display, e.g. `sha256:1f2e3d4c…`.
     pub fn short_digest(&self) -> String {
         let end = "sha256:".len() + 8;
         match self.digest.get(..end) {
@@ -96,7 +96,7 @@ impl Sensitive {
         }
     }
 
-    /// The plaintext, for a provider about to send it; `None` when only the digest is known.
+    /// Returns the plaintext, for a provider about to send it, or `None` when only the digest is known.
     pub fn expose(&self) -> Option<&str> {
         self.plaintext.as_deref()
     }
@@ -131,22 +131,22 @@ pub enum UnresolvedValue {
 }
 
 impl Value {
-    /// A string value.
+    /// Creates a string value.
     pub fn string(text: impl Into<String>) -> Value {
         Value::String(text.into())
     }
 
-    /// A map value from key-value pairs.
+    /// Creates a map value from key-value pairs.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(entries.into_iter().map(|(key, value)| (key.into(), value)).collect())
     }
 
-    /// A reference to another resource's provider identifier.
+    /// Creates a reference to another resource's provider identifier.
     pub fn reference_to_id(address: &Address) -> Value {
         Value::Ref(Reference::id(address))
     }
 
-    /// The string inside, if this is a string.
+    /// Returns the string inside, if this is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(text) => Some(text),
@@ -154,7 +154,7 @@ impl Value {
         }
     }
 
-    /// The integer inside, if this is an integer.
+    /// Returns the integer inside, if this is an integer.
     pub fn as_int(&self) -> Option<i64> {
         match self {
             Value::Int(number) => Some(*number),
@@ -162,7 +162,7 @@ impl Value {
         }
     }
 
-    /// The map inside, if this is a map.
+    /// Returns the map inside, if this is a map.
     pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
         match self {
             Value::Map(map) => Some(map),
