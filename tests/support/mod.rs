@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use tether_testkit::aws_proxy::AwsProxy;
 use tether_testkit::kube::KubeTestServer;
 use tether_testkit::moto::MotoServer;
 
@@ -21,6 +22,8 @@ pub struct Harness {
     pub moto: MotoServer,
     pub kube: KubeTestServer,
     pub kubeconfig: PathBuf,
+    /// The AWS proxy in front of moto, when started with [`Harness::start_with_proxy`].
+    pub proxy: Option<AwsProxy>,
 }
 
 impl Harness {
@@ -31,7 +34,24 @@ impl Harness {
         let kube = KubeTestServer::start_in_background().expect("Kubernetes test server starts");
         let kubeconfig = dir.path().join("kubeconfig");
         kube.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
-        Harness { dir, moto, kube, kubeconfig }
+        Harness { dir, moto, kube, kubeconfig, proxy: None }
+    }
+
+    /// Starts both emulators with the AWS proxy in front of moto; `tether` then talks to the proxy.
+    pub fn start_with_proxy() -> Harness {
+        let mut harness = Harness::start();
+        harness.proxy = Some(AwsProxy::start(&harness.moto.endpoint()).expect("AWS proxy starts"));
+        harness
+    }
+
+    /// The AWS proxy; panics when the harness was started without one.
+    pub fn proxy(&self) -> &AwsProxy {
+        self.proxy.as_ref().expect("the harness was started with Harness::start_with_proxy")
+    }
+
+    /// The AWS endpoint that `tether` uses: the proxy's when there is one, else moto's.
+    pub fn aws_endpoint(&self) -> String {
+        self.proxy.as_ref().map_or_else(|| self.moto.endpoint(), AwsProxy::endpoint)
     }
 
     /// Copies `examples/<name>` and the example pull secret into the scratch folder.
@@ -56,6 +76,7 @@ impl Harness {
             command.env_remove(key);
         }
         command.envs(self.moto.client_env());
+        command.env("AWS_ENDPOINT_URL", self.aws_endpoint());
         command
     }
 

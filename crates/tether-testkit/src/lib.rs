@@ -2,5 +2,6 @@
 //!
 //! Nothing here is used by the `tether` binary; tests and `scripts/emulators` use it.
 
+pub mod aws_proxy;
 pub mod kube;
 pub mod moto;
