@@ -384,6 +384,36 @@ fn one_shot_checks_announce_same_drift_once() {
     let (harness, file) = applied_environment();
     let webhook = WebhookMock::start();
     let workers = format!("{NODE_POOLS}/ai-workers");
+    let merge_patch = "application/merge-patch+json";
+    kube_patch(&harness, &workers, merge_patch, &json!({"spec": {"replicas": 5}}));
+
+    for _ in 0..2 {
+        let output = harness.tether(&["drift", &file, "--notify-webhook", &webhook.url]);
+        assert_eq!(output.status.code(), Some(2), "{}", describe(&output));
+    }
+    assert_eq!(webhook.posts().len(), 1, "{:#?}", webhook.posts());
+    let record = harness.dir.path().join(".tether/ai-dev.drift-report.json");
+    let remembered: Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(remembered["drift"][0]["address"], "cluster.node_pool.workers", "{remembered:#}");
+
+    kube_patch(&harness, &workers, merge_patch, &json!({"spec": {"replicas": 2}}));
+    for _ in 0..2 {
+        let output = harness.tether(&["drift", &file, "--notify-webhook", &webhook.url]);
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+    }
+    let posts = webhook.posts();
+    assert_eq!(posts.len(), 2, "the drift once and its resolution once: {posts:#?}");
+    assert_eq!((posts[0]["event"].as_str(), posts[1]["event"].as_str()), (Some("drift"), Some("resolved")));
+}
+
+#[test]
+fn one_shot_checks_remember_announcement_on_the_cluster() {
+    let harness = Harness::start();
+    let file = harness.example("ai-dev.toml").to_str().unwrap().to_owned();
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap() + "\n[state]\nbackend = \"kubernetes\"\n").unwrap();
+    harness.tether_ok(&["apply", "--auto-approve", &file]);
+    let webhook = WebhookMock::start();
+    let workers = format!("{NODE_POOLS}/ai-workers");
     kube_patch(&harness, &workers, "application/merge-patch+json", &json!({"spec": {"replicas": 5}}));
 
     for _ in 0..2 {
@@ -392,7 +422,115 @@ fn one_shot_checks_announce_same_drift_once() {
     }
 
     assert_eq!(webhook.posts().len(), 1, "{:#?}", webhook.posts());
-    assert!(harness.dir.path().join(".tether/ai-dev.drift.json").exists());
+    let config_map = harness.kube.get("v1", "ConfigMap", Some("hcp-ai"), "tether-ai-dev-drift-report");
+    let text = config_map.expect("the report is kept in a ConfigMap")["data"]["document.json"].clone();
+    let remembered: Value = serde_json::from_str(text.as_str().unwrap()).unwrap();
+    assert_eq!(remembered["drift"][0]["address"], "cluster.node_pool.workers", "{remembered:#}");
+    assert!(!harness.dir.path().join(".tether/ai-dev.drift-report.json").exists(), "nothing is kept locally");
+}
+
+#[test]
+fn field_managers_other_apply_and_kubectl_edit() {
+    let (harness, file) = applied_environment();
+    // HyperShift's operator writes into the HostedCluster spec with its own field manager.
+    let hosted_cluster = "/apis/hypershift.openshift.io/v1beta1/namespaces/hcp-ai/hostedclusters/ai";
+    let applied = json!({
+        "apiVersion": "hypershift.openshift.io/v1beta1", "kind": "HostedCluster",
+        "metadata": {"name": "ai", "namespace": "hcp-ai"},
+        "spec": {"controllerAvailabilityPolicy": "SingleReplica", "infraID": "ai"}
+    });
+    kube_patch(&harness, hosted_cluster, "application/apply-patch+yaml", &applied);
+    let report = drift_json(&harness, &file, 0);
+    assert_eq!(report["drift"], json!([]), "{report:#}");
+
+    // `kubectl edit` with an editor that drops the taints from the JSON it is given.
+    let editor = harness.dir.path().join("drop-taints.py");
+    let script = "import json, sys\npath = sys.argv[-1]\nobject = json.load(open(path))\n\
+                  del object['spec']['taints']\njson.dump(object, open(path, 'w'))\n";
+    std::fs::write(&editor, script).unwrap();
+    let edit_command = ["edit", "nodepool", "ai-gpu", "-n", "hcp-ai", "-o", "json"];
+    let edited = kubectl_with_editor(&harness, &edit_command, &format!("python3 {}", editor.display()));
+    assert!(edited.status.success(), "{}", describe(&edited));
+
+    let report = drift_json(&harness, &file, 2);
+    let expected = [("cluster.node_pool.gpu".to_owned(), "changed".to_owned(), vec!["spec.taints".to_owned()])];
+    assert_eq!(drift_summary(&report), expected, "{report:#}");
+}
+
+fn kubectl_with_editor(harness: &Harness, args: &[&str], editor: &str) -> std::process::Output {
+    std::process::Command::new("/usr/bin/kubectl")
+        .arg("--kubeconfig")
+        .arg(&harness.kubeconfig)
+        .args(args)
+        .env("KUBE_EDITOR", editor)
+        .output()
+        .unwrap()
+}
+
+/// Reads the gpu pool's taints from the test server.
+fn gpu_taints(harness: &Harness) -> Value {
+    let pool = harness.kube.get("hypershift.openshift.io/v1beta1", "NodePool", Some("hcp-ai"), "ai-gpu").unwrap();
+    pool["spec"]["taints"].clone()
+}
+
+#[test]
+fn fix_restores_removed_taint_and_leaves_pending_changes() {
+    let (harness, file) = applied_environment();
+    let gpu = format!("{NODE_POOLS}/ai-gpu");
+    kube_patch(&harness, &gpu, "application/json-patch+json", &json!([{"op": "remove", "path": "/spec/taints"}]));
+    edit(Path::new(&file), "replicas = 2", "replicas = 3");
+
+    let refused = harness.tether(&["drift", &file, "--fix"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("stdin is not a terminal"), "{}", describe(&refused));
+    assert_eq!(gpu_taints(&harness), Value::Null, "nothing changed without confirmation");
+
+    let fixed = harness.tether(&["drift", &file, "--fix", "--auto-approve"]);
+    assert_eq!(fixed.status.code(), Some(0), "{}", describe(&fixed));
+    let stdout = String::from_utf8_lossy(&fixed.stdout);
+    let (_, plan) = stdout.split_once("The plan that puts the drifted resources back:").expect("a plan");
+    assert!(plan.contains("~ cluster.node_pool.gpu {"), "{stdout}");
+    assert!(!plan.contains("~ cluster.node_pool.workers {"), "the pending change is not applied:\n{stdout}");
+    assert!(stdout.contains("Left for `tether apply`: pending changes of resources that did not drift:\n  update cluster.node_pool.workers\n"), "{stdout}");
+    assert!(stdout.contains("Fix complete: 0 added, 1 changed, 0 destroyed; 0 failed, 0 skipped."), "{stdout}");
+    assert_eq!(gpu_taints(&harness), json!([{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}]));
+
+    let report = drift_json(&harness, &file, 0);
+    assert_eq!(report["drift"], json!([]), "{report:#}");
+    let pending = json!([{"address": "cluster.node_pool.workers", "action": "update", "paths": ["spec.replicas"]}]);
+    assert_eq!(report["pending"], pending, "the file's change is still pending");
+    let history = harness.tether_ok(&["history", &file]);
+    assert_eq!(history.lines().filter(|line| line.contains("succeeded")).count(), 2, "apply and the fix:\n{history}");
+}
+
+#[test]
+fn fix_recreates_deleted_route_and_leaves_unmanaged_subnet() {
+    let (harness, file) = applied_environment();
+    let route = recorded_addresses(&harness, "aws.route.").into_iter().next().expect("a route is recorded");
+    let route_id = recorded_id(&harness, &route);
+    let (table, destination) = route_id.split_once('_').expect("route ids are TABLE_CIDR");
+    let vpc = recorded_id(&harness, "aws.vpc.main");
+    let ec2 = ec2_client(&harness);
+    runtime().block_on(async {
+        ec2.delete_route().route_table_id(table).destination_cidr_block(destination).send().await.unwrap();
+        let tags = TagSpecification::builder()
+            .resource_type(ResourceType::Subnet)
+            .tags(Tag::builder().key("tether.dev/environment").value("ai-dev").build())
+            .tags(Tag::builder().key("tether.dev/address").value("aws.subnet.extra").build())
+            .build();
+        ec2.create_subnet().vpc_id(&vpc).cidr_block("10.1.200.0/24").tag_specifications(tags).send().await.unwrap();
+    });
+
+    let output = harness.tether(&["drift", &file, "--fix", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(2), "the unmanaged subnet remains: {}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&format!("+ {route}")), "{stdout}");
+    assert!(stdout.contains("Left alone: resources with this environment's marks"), "{stdout}");
+    assert!(stdout.contains("Fix complete: 1 added, 0 changed, 0 destroyed"), "{stdout}");
+
+    let report = drift_json(&harness, &file, 2);
+    let expected = [("aws.subnet.extra".to_owned(), "unmanaged".to_owned(), Vec::new())];
+    assert_eq!(drift_summary(&report), expected, "{report:#}");
 }
 
 fn kubectl(harness: &Harness, args: &[&str], input: Option<&str>) -> std::process::Output {

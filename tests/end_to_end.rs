@@ -27,7 +27,7 @@ fn apply_converges_then_plans_single_changes() {
     let file = file.to_str().unwrap();
 
     let first = harness.tether_ok(&["plan", file]);
-    assert_eq!(summary_line(&first), "Plan: 22 to add, 0 to change, 0 to destroy.", "{first}");
+    assert_eq!(summary_line(&first), "Plan: 38 to add, 0 to change, 0 to destroy.", "{first}");
     assert_eq!(first.matches("Note: the on-prem route MachineConfig").count(), 1, "{first}");
     assert!(first.contains("at rest (autoscaled pools at min): +$1.0454/hour, +$763.14/month"), "{first}");
     assert!(

@@ -13,7 +13,7 @@ fn plan_and_show_print_markdown() {
 
     let markdown =
         harness.tether_ok(&["plan", "--format", "markdown", "--full-output", "full.md", "-out", "ai-dev.plan", file]);
-    assert!(markdown.starts_with("### tether plan for `ai-dev`: 22 to add, 0 to change, 0 to destroy\n"), "{markdown}");
+    assert!(markdown.starts_with("### tether plan for `ai-dev`: 38 to add, 0 to change, 0 to destroy\n"), "{markdown}");
     assert!(
         markdown.contains("> **This plan disrupts running nodes.**"),
         "the route MachineConfig reboots masters:\n{markdown}"
@@ -33,7 +33,7 @@ fn plan_and_show_print_markdown() {
     let shown = harness.tether_ok(&["show", "--format", "markdown", "ai-dev.plan"]);
     assert_eq!(shown, markdown, "a saved plan shows the same Markdown");
     let text = harness.tether_ok(&["show", "--format", "text", "ai-dev.plan"]);
-    assert!(text.contains("Plan: 22 to add, 0 to change, 0 to destroy."), "{text}");
+    assert!(text.contains("Plan: 38 to add, 0 to change, 0 to destroy."), "{text}");
 
     let misuse = harness.tether(&["show", "--format", "json", "--full-output", "x.md", "ai-dev.plan"]);
     assert_eq!(misuse.status.code(), Some(1), "{}", describe(&misuse));

@@ -50,9 +50,9 @@ fn saved_plan_applies_unchanged() {
 
     harness.tether_ok(&["plan", "-out", "ai-dev.plan", file]);
     let shown = harness.tether_ok(&["show", "ai-dev.plan"]);
-    assert!(shown.contains("Plan: 22 to add, 0 to change, 0 to destroy."), "{shown}");
+    assert!(shown.contains("Plan: 38 to add, 0 to change, 0 to destroy."), "{shown}");
     let shown_json = harness.tether_ok(&["show", "--json", "ai-dev.plan"]);
-    assert_eq!(assert_valid_plan_json(&shown_json)["summary"]["add"], 22);
+    assert_eq!(assert_valid_plan_json(&shown_json)["summary"]["add"], 38);
 
     let applied = harness.tether(&["apply", "ai-dev.plan"]);
     assert!(applied.status.success(), "a saved plan needs no confirmation:\n{}", describe(&applied));
@@ -63,7 +63,7 @@ fn saved_plan_applies_unchanged() {
         serde_json::from_str(&std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap())
             .unwrap();
     let resources = state["resources"].as_object().unwrap();
-    assert_eq!(resources.len(), 22, "{resources:?}");
+    assert_eq!(resources.len(), 38, "{resources:?}");
     let gpu = &resources["cluster.node_pool.gpu"]["attributes"]["spec"];
     assert_eq!(gpu["platform"]["aws"]["instanceType"], "g6.xlarge");
     let after = harness.tether_ok(&["plan", file]);

@@ -185,7 +185,7 @@ fn history_records_each_apply() {
     assert_eq!(records.len(), 2, "{records:?}");
     let (first, second) = (&records[0], &records[1]);
     assert_eq!(first["outcome"], "succeeded");
-    assert_eq!(first["summary"], json!({"added": 22, "changed": 0, "destroyed": 0, "failed": 0, "skipped": 0}));
+    assert_eq!(first["summary"], json!({"added": 38, "changed": 0, "destroyed": 0, "failed": 0, "skipped": 0}));
     assert_eq!(second["outcome"], "failed");
     assert_eq!(second["summary"]["failed"], 1);
     assert_ne!(first["environment_digest"], second["environment_digest"], "the file changed in between");
@@ -195,7 +195,7 @@ fn history_records_each_apply() {
 
     let text = harness.tether_ok(&["history", file]);
     assert_eq!(text.matches(" by ").count(), 2, "{text}");
-    assert!(text.contains("succeeded  22 added, 0 changed, 0 destroyed; 0 failed, 0 skipped"), "{text}");
+    assert!(text.contains("succeeded  38 added, 0 changed, 0 destroyed; 0 failed, 0 skipped"), "{text}");
     let secret = std::fs::read_to_string(harness.dir.path().join("pull-secret.example.json")).unwrap();
     for record in records {
         assert!(
@@ -268,7 +268,7 @@ fn killed_apply_converges_on_next_apply() {
 
         let recorded = recorded_resources(&harness).expect("the state file is whole after SIGKILL");
         let plan = harness.tether_ok(&["plan", file]);
-        let remaining = 22 - recorded;
+        let remaining = 38 - recorded;
         let summary = plan.lines().find(|line| line.starts_with("Plan: ") || line.starts_with("No changes."));
         let summary = summary.unwrap_or_else(|| panic!("the plan has a summary line:\n{plan}"));
         let to_add: usize =

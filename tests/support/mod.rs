@@ -34,7 +34,37 @@ impl Harness {
         let kube = KubeTestServer::start_in_background().expect("Kubernetes test server starts");
         let kubeconfig = dir.path().join("kubeconfig");
         kube.write_kubeconfig(&kubeconfig).expect("kubeconfig written");
-        Harness { dir, moto, kube, kubeconfig, proxy: None }
+        let harness = Harness { dir, moto, kube, kubeconfig, proxy: None };
+        // The examples' base domain in the examples' two accounts: tether looks the public zone up
+        // and requires it to exist.
+        for account in ["123456789012", "210987654321"] {
+            harness.create_public_zone("hcp.example.com", account);
+        }
+        harness
+    }
+
+    /// Creates a public Route 53 hosted zone in a moto account, as the owner of a base domain
+    /// would before running tether.
+    pub fn create_public_zone(&self, domain: &str, account: &str) {
+        use std::io::{Read as _, Write as _};
+        let body = format!(
+            "<CreateHostedZoneRequest xmlns=\"https://route53.amazonaws.com/doc/2013-04-01/\">\
+             <Name>{domain}</Name><CallerReference>harness-{account}-{domain}</CallerReference></CreateHostedZoneRequest>"
+        );
+        let address = format!("127.0.0.1:{}", self.moto.port());
+        let mut stream = std::net::TcpStream::connect(&address).expect("moto accepts connections");
+        // moto picks the service from the credential scope and does not check the signature.
+        let authorization = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/route53/aws4_request, SignedHeaders=host, Signature=0";
+        write!(
+            stream,
+            "POST /2013-04-01/hostedzone HTTP/1.0\r\nHost: {address}\r\nAuthorization: {authorization}\r\n\
+             x-moto-account-id: {account}\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response read");
+        assert!(response.starts_with("HTTP/1.0 201") || response.starts_with("HTTP/1.1 201"), "{response}");
     }
 
     /// Starts both emulators with the AWS proxy in front of moto; `tether` then talks to the proxy.

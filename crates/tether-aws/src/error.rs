@@ -58,6 +58,12 @@ impl ApiError {
         self.http_status
     }
 
+    /// Builds an error with only a code, as AWS returns it with HTTP 400.
+    #[cfg(test)]
+    pub(crate) fn for_test(code: &str) -> ApiError {
+        ApiError { code: Some(code.to_owned()), message: None, http_status: Some(400), detail: String::new() }
+    }
+
     fn from_sdk<E>(error: &SdkError<E, HttpResponse>) -> ApiError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -163,6 +169,22 @@ pub enum AwsError {
         address: Address,
         /// The ids of the resources that carry it, sorted.
         ids: Vec<String>,
+    },
+    /// A create collided with an existing resource that tether may not adopt.
+    #[error(
+        "{address} cannot be created because {existing} already exists and {reason}; delete or rename it, or, if \
+         an earlier run of tether created it for this address, tag it with `tether.dev/environment={environment}` \
+         and `tether.dev/address={address}` so that tether adopts it"
+    )]
+    NotAdoptable {
+        /// The address being created.
+        address: Address,
+        /// The environment's name.
+        environment: String,
+        /// The existing resource, e.g. `security group sg-0a1b (ai-subnet-router)`.
+        existing: String,
+        /// The reason it cannot be adopted, e.g. `carries no tether tags`.
+        reason: String,
     },
     /// A resource identifier does not have the form this provider writes.
     #[error("`{id}` is not a valid {kind} id: expected {expected}")]

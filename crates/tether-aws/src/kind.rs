@@ -29,21 +29,46 @@ pub enum Kind {
     SecurityGroup,
     /// An EC2 instance, such as the subnet router.
     Instance,
+    /// A DHCP options set.
+    DhcpOptions,
+    /// The association of a DHCP options set with a VPC; it carries no tags, and its id is the
+    /// VPC's id.
+    DhcpOptionsAssociation,
+    /// The association that makes a route table the VPC's main table; it carries no tags.
+    MainRouteTableAssociation,
+    /// A gateway VPC endpoint, such as the one for S3.
+    VpcEndpoint,
+    /// A private Route 53 hosted zone associated with the VPC.
+    PrivateZone,
+    /// An IAM OpenID Connect provider; its id is its ARN.
+    OidcProvider,
+    /// An IAM role with its trust policy and inline policies; its id is its ARN.
+    IamRole,
+    /// An IAM instance profile holding one role; its id is its name.
+    InstanceProfile,
 }
 
 impl Kind {
     /// Every kind, in creation order.
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Vpc,
+        Kind::DhcpOptions,
+        Kind::DhcpOptionsAssociation,
         Kind::InternetGateway,
         Kind::Subnet,
         Kind::Eip,
         Kind::NatGateway,
         Kind::RouteTable,
+        Kind::MainRouteTableAssociation,
         Kind::Route,
         Kind::RouteTableAssociation,
+        Kind::VpcEndpoint,
         Kind::SecurityGroup,
         Kind::Instance,
+        Kind::PrivateZone,
+        Kind::OidcProvider,
+        Kind::IamRole,
+        Kind::InstanceProfile,
     ];
 
     /// The kind's name in addresses, e.g. `nat_gateway`.
@@ -59,6 +84,14 @@ impl Kind {
             Kind::RouteTableAssociation => "route_table_association",
             Kind::SecurityGroup => "security_group",
             Kind::Instance => "instance",
+            Kind::DhcpOptions => "dhcp_options",
+            Kind::DhcpOptionsAssociation => "dhcp_options_association",
+            Kind::MainRouteTableAssociation => "main_route_table_association",
+            Kind::VpcEndpoint => "vpc_endpoint",
+            Kind::PrivateZone => "private_zone",
+            Kind::OidcProvider => "oidc_provider",
+            Kind::IamRole => "iam_role",
+            Kind::InstanceProfile => "instance_profile",
         }
     }
 
@@ -76,7 +109,10 @@ impl Kind {
 
     /// True for kinds that carry tags, and so tether's ownership marks.
     pub fn is_tagged(self) -> bool {
-        !matches!(self, Kind::Route | Kind::RouteTableAssociation)
+        !matches!(
+            self,
+            Kind::Route | Kind::RouteTableAssociation | Kind::DhcpOptionsAssociation | Kind::MainRouteTableAssociation
+        )
     }
 }
 

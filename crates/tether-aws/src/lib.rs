@@ -10,20 +10,28 @@
 //! read from the environment's route tables.
 
 mod attributes;
+mod blockers;
 mod client;
+mod discover;
 mod error;
 mod idempotency;
+mod identity;
 mod kind;
 mod observe;
 mod provider;
 mod resources;
+mod retry;
 mod tags;
 mod wait;
 
+pub use blockers::VpcBlocker;
 pub use client::{
     ATTEMPT_TIMEOUT, AwsProvider, CONNECT_TIMEOUT, DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT, OPERATION_TIMEOUT,
     WaitLimits, default_timeouts,
 };
+pub use discover::{Candidate, cluster_tag, is_discoverable};
 pub use error::{ApiError, AwsError, error_code};
+pub use identity::{CallerIdentity, IdentityError};
 pub use kind::Kind;
+pub use retry::{DEFAULT_MAX_ATTEMPTS, INITIAL_BACKOFF, MAX_BACKOFF, default_retry_config};
 pub use tags::{ADDRESS_TAG, ENVIRONMENT_TAG};

@@ -11,8 +11,8 @@ use crate::client::AwsProvider;
 use crate::error::AwsError;
 use crate::kind::Kind;
 use crate::resources::{
-    eip, instance, internet_gateway, nat_gateway, route, route_table, route_table_association, security_group, subnet,
-    vpc,
+    dhcp_options, eip, hosted_zone, iam, instance, internet_gateway, main_route_table, nat_gateway, route, route_table,
+    route_table_association, security_group, subnet, vpc, vpc_endpoint,
 };
 
 /// A route or association that the state or the desired graph names, resolved to ids: the route
@@ -31,7 +31,10 @@ pub(crate) struct Claim {
 /// Observes every resource of the environment.
 ///
 /// Calls per observation: one listing per kind (more only when a listing has several pages),
-/// plus two DescribeVpcAttribute calls per VPC.
+/// plus two DescribeVpcAttribute calls per VPC; for the hosted zones one ListTagsForResources
+/// call per 10 private zones and one ListHostedZonesByVPC call per VPC; for the OIDC provider one
+/// GetOpenIDConnectProvider call. Route 53 and IAM are not called when the environment has none
+/// of their kinds.
 ///
 /// # Errors
 /// Fails when any call fails, and when two resources carry the same address tag.
@@ -40,28 +43,27 @@ pub(crate) async fn observe(
     scope: &ObserveScope<'_>,
 ) -> Result<Vec<ObservedResource>, ProviderError> {
     let (ec2, environment) = (&provider.ec2, scope.environment);
-    let (vpcs, gateways, subnets, addresses, nat_gateways, tables, groups, instances) = futures::try_join!(
-        vpc::observe(ec2, environment),
-        internet_gateway::observe(ec2, environment),
-        subnet::observe(ec2, environment),
-        eip::observe(ec2, environment),
-        nat_gateway::observe(ec2, environment),
+    let ((ec2_resources, mut dhcp_by_vpc), tables, mut zones, iam_resources) = futures::try_join!(
+        observe_ec2(ec2, environment),
         route_table::list(ec2, environment),
-        security_group::observe(ec2, environment),
-        instance::observe(ec2, environment),
+        hosted_zone::observe(provider, scope),
+        iam::observe(provider, scope),
     )?;
 
-    let tagged = [
-        vpcs,
-        gateways,
-        subnets,
-        addresses,
-        nat_gateways,
-        route_table::observed_tables(&tables, environment),
-        groups,
-        instances,
-    ];
+    let vpc_ids: Vec<String> = ec2_resources
+        .iter()
+        .filter(|resource| resource.address.kind() == Kind::Vpc.as_str())
+        .map(|vpc| vpc.id.clone())
+        .collect();
+    hosted_zone::fill_vpc_associations(provider, zone_region(scope).as_deref(), &vpc_ids, &mut zones).await?;
+
+    let tagged = [ec2_resources, route_table::observed_tables(&tables, environment), zones, iam_resources];
     let mut observed: Vec<ObservedResource> = tagged.into_iter().flatten().collect();
+    // Resources the state records without tether's tags yet, e.g. imported ones, are read by id.
+    let recorded = crate::discover::observe_recorded(provider, scope, &observed).await?;
+    observed.extend(recorded.resources);
+    dhcp_by_vpc.extend(recorded.dhcp_by_vpc);
+    let tables = [tables, recorded.tables].concat();
     reject_duplicates(&observed)?;
 
     let (routes, associations) = {
@@ -69,10 +71,11 @@ pub(crate) async fn observe(
             observed.iter().map(|resource| (&resource.address, resource)).collect();
         let route_claims = claims(scope, Kind::Route, "destination_cidr_block", &by_address);
         let association_claims = claims(scope, Kind::RouteTableAssociation, "subnet_id", &by_address);
-        (
-            claim_each(&tables, &route_claims, route::find),
-            claim_each(&tables, &association_claims, route_table_association::find),
-        )
+        let main_claims = claims(scope, Kind::MainRouteTableAssociation, "vpc_id", &by_address);
+        let mut associations = claim_each(&tables, &association_claims, route_table_association::find);
+        associations.extend(claim_each(&tables, &main_claims, main_route_table::find));
+        associations.extend(dhcp_associations(scope, &by_address, &dhcp_by_vpc));
+        (claim_each(&tables, &route_claims, route::find), associations)
     };
     observed.extend(routes);
     observed.extend(associations);
@@ -80,6 +83,61 @@ pub(crate) async fn observe(
     observed.sort_by(|left, right| left.address.cmp(&right.address));
     tracing::debug!(count = observed.len(), "AWS resources observed");
     Ok(observed)
+}
+
+/// Lists the tagged EC2 kinds other than route tables, all at once.
+/// Also returns each VPC's DHCP options set by VPC id.
+async fn observe_ec2(
+    ec2: &aws_sdk_ec2::Client,
+    environment: &str,
+) -> Result<(Vec<ObservedResource>, BTreeMap<String, String>), ProviderError> {
+    let ((vpcs, dhcp_by_vpc), options, gateways, subnets, addresses, nat_gateways, endpoints, groups, instances) = futures::try_join!(
+        vpc::observe(ec2, environment),
+        dhcp_options::observe(ec2, environment),
+        internet_gateway::observe(ec2, environment),
+        subnet::observe(ec2, environment),
+        eip::observe(ec2, environment),
+        nat_gateway::observe(ec2, environment),
+        vpc_endpoint::observe(ec2, environment),
+        security_group::observe(ec2, environment),
+        instance::observe(ec2, environment),
+    )?;
+    let all = [vpcs, options, gateways, subnets, addresses, nat_gateways, endpoints, groups, instances];
+    Ok((all.into_iter().flatten().collect(), dhcp_by_vpc))
+}
+
+/// Reads the region of the private zones' VPC associations from the desired graph or the state.
+fn zone_region(scope: &ObserveScope<'_>) -> Option<String> {
+    let desired = scope.desired.iter().map(|resource| (&resource.address, &resource.attributes));
+    let recorded = scope.state.resources.iter().map(|(address, resource)| (address, &resource.attributes));
+    desired
+        .chain(recorded)
+        .filter(|(address, _)| Kind::of(address).ok() == Some(Kind::PrivateZone))
+        .find_map(|(_, attributes)| attributes.get("vpc_region")?.as_str().map(str::to_owned))
+}
+
+/// Observes each DHCP options association, state first, from the observed VPC it names.
+fn dhcp_associations(
+    scope: &ObserveScope<'_>,
+    by_address: &BTreeMap<&Address, &ObservedResource>,
+    dhcp_by_vpc: &BTreeMap<String, String>,
+) -> Vec<ObservedResource> {
+    let from_state = scope.state.resources.iter().map(|(address, resource)| (address, &resource.attributes));
+    let from_desired = scope.desired.iter().map(|resource| (&resource.address, &resource.attributes));
+    let mut found = Vec::new();
+    for (address, attributes) in from_state.chain(from_desired) {
+        if Kind::of(address).ok() != Some(Kind::DhcpOptionsAssociation) {
+            continue;
+        }
+        if found.iter().any(|resource: &ObservedResource| &resource.address == address) {
+            continue;
+        }
+        let Some(vpc_id) = resolve(attributes, "vpc_id", by_address) else { continue };
+        if let Some(options_id) = dhcp_by_vpc.get(&vpc_id) {
+            found.push(dhcp_options::observe_association(address, &vpc_id, options_id));
+        }
+    }
+    found
 }
 
 /// Fails when two observed resources share an address: observation cannot tell which one is meant.

@@ -10,9 +10,10 @@ use crate::error::AwsError;
 use crate::kind::Kind;
 use crate::observe;
 use crate::resources::{
-    eip, instance, internet_gateway, nat_gateway, route, route_table, route_table_association, security_group, subnet,
-    vpc,
+    dhcp_options, eip, hosted_zone, iam, instance, internet_gateway, main_route_table, nat_gateway, route, route_table,
+    route_table_association, security_group, subnet, vpc, vpc_endpoint,
 };
+use crate::retry::for_resource;
 
 #[async_trait]
 impl Provider for AwsProvider {
@@ -28,7 +29,8 @@ impl Provider for AwsProvider {
     async fn create(&self, request: &ApplyRequest<'_>) -> Result<Applied, ProviderError> {
         let kind = kind_of(request.address, "create")?;
         let span = tracing::debug_span!("aws_operation", resource = %request.address, action = "create");
-        let id = self.create_kind(kind, request).instrument(span.clone()).await?;
+        let id = for_resource(request.address, self.create_kind(kind, request)).instrument(span.clone()).await?;
+        self.created.record(&id);
         span.in_scope(|| tracing::debug!(id, "created"));
         Ok(Applied { id, attributes: request.attributes.clone() })
     }
@@ -40,7 +42,7 @@ impl Provider for AwsProvider {
             return Err(error.into_provider_error("update"));
         };
         let span = tracing::debug_span!("aws_operation", resource = %request.address, action = "update", id);
-        let id = self.update_kind(kind, request, id).instrument(span.clone()).await?;
+        let id = for_resource(request.address, self.update_kind(kind, request, id)).instrument(span.clone()).await?;
         span.in_scope(|| tracing::debug!(id, "updated"));
         Ok(Applied { id, attributes: request.attributes.clone() })
     }
@@ -49,7 +51,7 @@ impl Provider for AwsProvider {
         let kind = kind_of(request.address, "delete")?;
         let span =
             tracing::debug_span!("aws_operation", resource = %request.address, action = "delete", id = request.id);
-        self.delete_kind(kind, request).instrument(span.clone()).await?;
+        for_resource(request.address, self.delete_kind(kind, request)).instrument(span.clone()).await?;
         span.in_scope(|| tracing::debug!("deleted"));
         Ok(())
     }
@@ -68,6 +70,14 @@ impl AwsProvider {
             Kind::RouteTableAssociation => route_table_association::create(self, request).await,
             Kind::SecurityGroup => security_group::create(self, request).await,
             Kind::Instance => instance::create(self, request).await,
+            Kind::DhcpOptions => dhcp_options::create(self, request).await,
+            Kind::DhcpOptionsAssociation => dhcp_options::associate(self, request).await,
+            Kind::MainRouteTableAssociation => main_route_table::create(self, request).await,
+            Kind::VpcEndpoint => vpc_endpoint::create(self, request).await,
+            Kind::PrivateZone => hosted_zone::create_private(self, request).await,
+            Kind::OidcProvider => iam::create_oidc(self, request).await,
+            Kind::IamRole => iam::create_role(self, request).await,
+            Kind::InstanceProfile => iam::create_profile(self, request).await,
         }
     }
 
@@ -83,6 +93,14 @@ impl AwsProvider {
             Kind::RouteTableAssociation => route_table_association::update(self, request, id).await,
             Kind::SecurityGroup => security_group::update(self, request, id).await,
             Kind::Instance => instance::update(self, request, id).await,
+            Kind::DhcpOptions => dhcp_options::update(self, request, id).await,
+            Kind::DhcpOptionsAssociation => dhcp_options::associate(self, request).await,
+            Kind::MainRouteTableAssociation => main_route_table::update(self, request, id).await,
+            Kind::VpcEndpoint => vpc_endpoint::update(self, request, id).await,
+            Kind::PrivateZone => hosted_zone::update_private(self, request, id).await,
+            Kind::OidcProvider => iam::update_oidc(self, request, id).await,
+            Kind::IamRole => iam::update_role(self, request, id).await,
+            Kind::InstanceProfile => iam::update_profile(self, request, id).await,
         }
     }
 
@@ -98,6 +116,17 @@ impl AwsProvider {
             Kind::RouteTableAssociation => route_table_association::delete(self, request).await,
             Kind::SecurityGroup => security_group::delete(self, request).await,
             Kind::Instance => instance::delete(self, request).await,
+            Kind::DhcpOptions => dhcp_options::delete(self, request).await,
+            Kind::DhcpOptionsAssociation => dhcp_options::disassociate(self, request).await,
+            Kind::MainRouteTableAssociation => {
+                main_route_table::delete(request);
+                Ok(())
+            }
+            Kind::VpcEndpoint => vpc_endpoint::delete(self, request).await,
+            Kind::PrivateZone => hosted_zone::delete_private(self, request).await,
+            Kind::OidcProvider => iam::delete_oidc(self, request).await,
+            Kind::IamRole => iam::delete_role(self, request).await,
+            Kind::InstanceProfile => iam::delete_profile(self, request).await,
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Lowering of the AWS side: HyperShift's VPC layout plus the subnet router.
+//! Lowering of the AWS side: HyperShift's VPC layout, DNS zones and IAM, plus the subnet router.
 //!
 //! Names and the CIDR layout follow `hcp create cluster aws` (HyperShift's `create infra aws`):
 //! per zone index `i`, the public subnet is `A.B.(16*i).0/20` and the private one
@@ -7,10 +7,15 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use tether_config::Checked;
-use tether_model::{Address, Attributes, Resource, Value};
+use tether_config::{Checked, NAT_SINGLE};
+use tether_model::{Address, Attributes, Resource, Sensitive, Value};
 
+use crate::iam;
 use crate::marks::Owner;
+
+/// Tag key holding the SHA-256 digest of the subnet router's user data, so that observation can
+/// compare it without reading the user data back. The AWS provider reads the same key.
+pub(crate) const USER_DATA_DIGEST_TAG: &str = "tether.dev/user-data-sha256";
 
 /// The AWS resources and the addresses the cluster side refers to.
 pub(crate) struct Network {
@@ -18,6 +23,24 @@ pub(crate) struct Network {
     pub vpc: Address,
     /// The private subnet of each zone, in the file's zone order.
     pub private_subnets: Vec<(String, Address)>,
+    /// Each `rolesRef` field with the address of its role.
+    pub roles: Vec<(&'static str, Address)>,
+    /// The workers' instance profile.
+    pub instance_profile: Address,
+    /// The OIDC issuer URL that the roles trust.
+    pub issuer_url: String,
+}
+
+impl Owner {
+    /// Builds the AWS tags of a resource that HyperShift gives no `Name` (DHCP options, the S3
+    /// endpoint, hosted zones, IAM).
+    pub(crate) fn aws_tags_without_name(&self, address: &Address) -> Value {
+        let mut tags = self.aws_tags(address, "");
+        if let Value::Map(map) = &mut tags {
+            map.remove("Name");
+        }
+        tags
+    }
 }
 
 pub(crate) fn lower(checked: &Checked, owner: &Owner) -> Network {
@@ -34,6 +57,7 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner) -> Network {
             ("enable_dns_hostnames", Value::Bool(true)),
         ],
     );
+    lowering.dhcp_options(&checked.environment.aws.region, &vpc);
     let gateway = lowering.add(
         "internet_gateway",
         "main",
@@ -46,20 +70,42 @@ pub(crate) fn lower(checked: &Checked, owner: &Owner) -> Network {
         &format!("{infra_id}-public"),
         [("vpc_id", Value::reference_to_id(&vpc))],
     );
+    lowering.add_untagged(
+        "main_route_table_association",
+        "main",
+        [("vpc_id", Value::reference_to_id(&vpc)), ("route_table_id", Value::reference_to_id(&public_table))],
+    );
     lowering.route(&public_table, "public-default", "0.0.0.0/0", "gateway_id", &gateway);
 
     let mut route_tables = vec![("public".to_owned(), public_table.clone())];
     let mut public_subnets = Vec::new();
     let mut private_subnets = Vec::new();
+    let single_nat = checked.environment.aws.nat == NAT_SINGLE;
+    let mut shared_nat = None;
     for (index, zone) in checked.environment.aws.zones.iter().enumerate() {
-        let zone_resources = lowering.zone(&vpc, checked.vpc_cidr, index, zone, &public_table);
+        let zone_resources = lowering.zone(&vpc, checked.vpc_cidr, index, zone, &public_table, shared_nat.as_ref());
+        if single_nat && shared_nat.is_none() {
+            shared_nat = Some(zone_resources.nat);
+        }
         route_tables.push((format!("private-{zone}"), zone_resources.private_table));
         public_subnets.push(zone_resources.public_subnet);
         private_subnets.push((zone.clone(), zone_resources.private_subnet));
     }
 
+    lowering.s3_endpoint(&checked.environment.aws.region, &vpc, &route_tables);
+    lowering.hosted_zones(checked, &vpc);
     lowering.subnet_router(checked, &vpc, &public_subnets[0], &route_tables);
-    Network { resources: lowering.resources, vpc, private_subnets }
+
+    let iam = iam::lower(checked, owner);
+    lowering.resources.extend(iam.resources);
+    Network {
+        resources: lowering.resources,
+        vpc,
+        private_subnets,
+        roles: iam.roles,
+        instance_profile: iam.instance_profile,
+        issuer_url: iam::issuer_url(checked),
+    }
 }
 
 struct Lowering<'a> {
@@ -71,6 +117,8 @@ struct ZoneResources {
     public_subnet: Address,
     private_subnet: Address,
     private_table: Address,
+    /// The NAT gateway the zone's private table routes through.
+    nat: Address,
 }
 
 impl Lowering<'_> {
@@ -87,6 +135,79 @@ impl Lowering<'_> {
         attributes.insert("tags".to_owned(), self.owner.aws_tags(&address, name_tag));
         self.resources.push(Resource::new(address.clone(), attributes));
         address
+    }
+
+    /// Adds a resource tagged with the ownership marks but no `Name`, as HyperShift leaves it.
+    fn add_unnamed<const N: usize>(&mut self, kind: &str, name: &str, attributes: [(&str, Value); N]) -> Address {
+        let address = Address::aws(kind, name);
+        let mut attributes: Attributes = attributes.into_iter().map(|(key, value)| (key.to_owned(), value)).collect();
+        attributes.insert("tags".to_owned(), self.owner.aws_tags_without_name(&address));
+        self.resources.push(Resource::new(address.clone(), attributes));
+        address
+    }
+
+    /// Adds the DHCP options HyperShift gives the VPC and their association with it. AWS names
+    /// instances `ip-….ec2.internal` in us-east-1 and `ip-….<region>.compute.internal` elsewhere.
+    fn dhcp_options(&mut self, region: &str, vpc: &Address) {
+        let domain =
+            if region == "us-east-1" { "ec2.internal".to_owned() } else { format!("{region}.compute.internal") };
+        let options = self.add_unnamed(
+            "dhcp_options",
+            "main",
+            [
+                ("domain_name", Value::string(domain)),
+                ("domain_name_servers", Value::List(vec![Value::from("AmazonProvidedDNS")])),
+            ],
+        );
+        self.add_untagged(
+            "dhcp_options_association",
+            "main",
+            [("vpc_id", Value::reference_to_id(vpc)), ("dhcp_options_id", Value::reference_to_id(&options))],
+        );
+    }
+
+    /// Adds the S3 gateway endpoint on every route table, so that traffic to S3 (image registry,
+    /// ignition payloads) leaves neither through a NAT gateway nor through the internet gateway.
+    fn s3_endpoint(&mut self, region: &str, vpc: &Address, route_tables: &[(String, Address)]) {
+        let table_ids = route_tables.iter().map(|(_, table)| Value::reference_to_id(table)).collect();
+        self.add_unnamed(
+            "vpc_endpoint",
+            "s3",
+            [
+                ("vpc_id", Value::reference_to_id(vpc)),
+                ("service_name", Value::string(format!("com.amazonaws.{region}.s3"))),
+                ("vpc_endpoint_type", Value::from("Gateway")),
+                ("route_table_ids", Value::List(table_ids)),
+            ],
+        );
+    }
+
+    /// Adds the two private zones HyperShift associates with the VPC: `<name>.<base domain>` for
+    /// the cluster's records and `<name>.hypershift.local` for PrivateLink records. The first names
+    /// the public zone of the base domain, which must already exist: observation looks it up and
+    /// fails without it, and tether never creates, changes or deletes it.
+    fn hosted_zones(&mut self, checked: &Checked, vpc: &Address) {
+        let cluster = &checked.environment.cluster;
+        let region = &checked.environment.aws.region;
+        for (name, zone) in [
+            ("cluster", format!("{}.{}", cluster.name, cluster.base_domain)),
+            ("local", format!("{}.hypershift.local", cluster.name)),
+        ] {
+            self.add_unnamed(
+                "private_zone",
+                name,
+                [
+                    ("name", Value::string(zone)),
+                    ("vpc_id", Value::reference_to_id(vpc)),
+                    ("vpc_region", Value::string(region.clone())),
+                ],
+            );
+            if name == "cluster" {
+                let public_zone = Value::string(cluster.base_domain.clone());
+                // unwrap: `add_unnamed` pushed the zone just before.
+                self.resources.last_mut().unwrap().attributes.insert("public_zone".to_owned(), public_zone);
+            }
+        }
     }
 
     /// Adds an untagged resource (routes and associations cannot carry tags).
@@ -124,6 +245,7 @@ impl Lowering<'_> {
         index: usize,
         zone: &str,
         public_table: &Address,
+        shared_nat: Option<&Address>,
     ) -> ZoneResources {
         let infra_id = self.owner.infra_id.clone();
         let public_subnet = self.add(
@@ -146,21 +268,26 @@ impl Lowering<'_> {
                 ("availability_zone", Value::from(zone)),
             ],
         );
-        let address = self.add(
-            "eip",
-            &format!("nat-{zone}"),
-            &format!("{infra_id}-eip-{zone}"),
-            [("domain", Value::from("vpc"))],
-        );
-        let nat = self.add(
-            "nat_gateway",
-            zone,
-            &format!("{infra_id}-nat-{zone}"),
-            [
-                ("subnet_id", Value::reference_to_id(&public_subnet)),
-                ("allocation_id", Value::reference_to_id(&address)),
-            ],
-        );
+        let nat = match shared_nat {
+            Some(nat) => nat.clone(),
+            None => {
+                let address = self.add(
+                    "eip",
+                    &format!("nat-{zone}"),
+                    &format!("{infra_id}-eip-{zone}"),
+                    [("domain", Value::from("vpc"))],
+                );
+                self.add(
+                    "nat_gateway",
+                    zone,
+                    &format!("{infra_id}-nat-{zone}"),
+                    [
+                        ("subnet_id", Value::reference_to_id(&public_subnet)),
+                        ("allocation_id", Value::reference_to_id(&address)),
+                    ],
+                )
+            }
+        };
         let private_table = self.add(
             "route_table",
             &format!("private-{zone}"),
@@ -170,7 +297,7 @@ impl Lowering<'_> {
         self.route(&private_table, &format!("private-{zone}-default"), "0.0.0.0/0", "nat_gateway_id", &nat);
         self.associate(&format!("public-{zone}"), public_table, &public_subnet);
         self.associate(&format!("private-{zone}"), &private_table, &private_subnet);
-        ZoneResources { public_subnet, private_subnet, private_table }
+        ZoneResources { public_subnet, private_subnet, private_table, nat }
     }
 
     /// Adds the subnet router: an instance in the first public subnet that forwards between the
@@ -216,11 +343,29 @@ impl Lowering<'_> {
                 ("source_dest_check", Value::Bool(router.source_nat)),
             ],
         );
+        if let Some(user_data) = &checked.subnet_router_user_data {
+            self.attach_user_data(&instance, user_data);
+        }
         for network in &checked.onprem_networks {
             for (table_name, table) in route_tables {
                 let name = format!("{table_name}-onprem-{}", cidr_slug(*network));
                 self.route(table, &name, &network.to_string(), "instance_id", &instance);
             }
+        }
+    }
+}
+
+impl Lowering<'_> {
+    /// Gives the instance its user data as a sensitive value, so that plans and state show only
+    /// its digest, and records the digest in a tag that observation reads back.
+    fn attach_user_data(&mut self, instance: &Address, user_data: &str) {
+        let sensitive = Sensitive::new(user_data);
+        let digest = sensitive.digest().to_owned();
+        // unwrap: `subnet_router` pushed the instance just before.
+        let resource = self.resources.iter_mut().rfind(|resource| &resource.address == instance).unwrap();
+        resource.attributes.insert("user_data".to_owned(), Value::Sensitive(sensitive));
+        if let Some(Value::Map(tags)) = resource.attributes.get_mut("tags") {
+            tags.insert(USER_DATA_DIGEST_TAG.to_owned(), Value::String(digest));
         }
     }
 }

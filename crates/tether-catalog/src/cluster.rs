@@ -11,18 +11,6 @@ use crate::routes;
 
 const HYPERSHIFT_API: &str = "hypershift.openshift.io/v1beta1";
 
-/// HyperShift's seven component roles: the `rolesRef` field and the role-name suffix that
-/// `hcp create cluster aws` gives each (`<infra-id>-<suffix>`).
-const COMPONENT_ROLES: [(&str, &str); 7] = [
-    ("ingressARN", "openshift-ingress"),
-    ("imageRegistryARN", "openshift-image-registry"),
-    ("storageARN", "aws-ebs-csi-driver-controller"),
-    ("networkARN", "cloud-network-config-controller"),
-    ("kubeCloudControllerARN", "cloud-controller"),
-    ("nodePoolManagementARN", "node-pool"),
-    ("controlPlaneOperatorARN", "control-plane-operator"),
-];
-
 pub(crate) fn lower(checked: &Checked, owner: &Owner, network: &Network) -> Vec<Resource> {
     let cluster = &checked.environment.cluster;
     let namespace = Address::cluster("namespace", &cluster.namespace);
@@ -88,10 +76,8 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
     let environment = &checked.environment;
     let cluster = &environment.cluster;
     let (first_zone, first_subnet) = &network.private_subnets[0];
-    let roles = COMPONENT_ROLES.iter().map(|(field, suffix)| {
-        let arn = format!("arn:aws:iam::{}:role/{}-{suffix}", environment.aws.account_id, cluster.infra_id);
-        (*field, Value::string(arn))
-    });
+    // A role's id is its ARN, so each reference resolves to the ARN and orders the roles first.
+    let roles = network.roles.iter().map(|(field, role)| (*field, Value::reference_to_id(role)));
     let services =
         [("APIServer", "LoadBalancer"), ("OAuthServer", "Route"), ("Konnectivity", "Route"), ("Ignition", "Route")]
             .into_iter()
@@ -108,6 +94,7 @@ fn hosted_cluster_object(checked: &Checked, owner: &Owner, network: &Network, ad
         ("release", Value::map([("image", Value::string(cluster.release_image.clone()))])),
         ("pullSecret", Value::map([("name", Value::string(format!("{}-pull-secret", cluster.name)))])),
         ("infraID", Value::string(cluster.infra_id.clone())),
+        ("issuerURL", Value::string(network.issuer_url.clone())),
         ("dns", Value::map([("baseDomain", Value::string(cluster.base_domain.clone()))])),
         ("controllerAvailabilityPolicy", Value::from("SingleReplica")),
         (
@@ -197,7 +184,8 @@ fn node_pool_object(
                     "aws",
                     Value::map([
                         ("instanceType", Value::string(pool.instance_type.clone())),
-                        ("instanceProfile", Value::string(format!("{}-worker", cluster.infra_id))),
+                        // The instance profile's id is its name.
+                        ("instanceProfile", Value::reference_to_id(&network.instance_profile)),
                         ("subnet", Value::map([("id", Value::reference_to_id(subnet))])),
                         (
                             "rootVolume",

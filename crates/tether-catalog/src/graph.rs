@@ -9,7 +9,7 @@ use tether_config::Checked;
 use tether_model::{Address, Resource};
 
 use crate::marks::Owner;
-use crate::{aws, cluster};
+use crate::{addons, aws, cluster};
 
 /// The lowered environment: resources by address and their dependency graph.
 #[derive(Debug, Clone)]
@@ -51,7 +51,8 @@ pub fn lower(checked: &Checked) -> Result<DesiredGraph, GraphError> {
     };
     let network = aws::lower(checked, &owner);
     let resources = cluster::lower(checked, &owner, &network);
-    DesiredGraph::new(network.resources.into_iter().chain(resources))
+    let addons = addons::lower(checked, &owner);
+    DesiredGraph::new(network.resources.into_iter().chain(resources).chain(addons))
 }
 
 impl DesiredGraph {

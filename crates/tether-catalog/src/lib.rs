@@ -5,11 +5,13 @@
 //! what is computed from them: advice on an environment file, cost estimates of the billed AWS
 //! resources, and the summary of what runs on the management cluster and what runs in AWS.
 
+mod addons;
 mod advice;
 mod aws;
 mod cluster;
 mod cost;
 mod graph;
+mod iam;
 mod marks;
 mod normalize;
 mod ownership;
@@ -18,6 +20,7 @@ mod routes;
 mod schema;
 mod tables;
 
+pub use addons::annotate_plan;
 pub use advice::{advise, codes as advice_codes};
 pub use cost::{estimate, estimate_desired, estimate_plan, plan_region};
 pub use graph::{DesiredGraph, GraphError, lower};

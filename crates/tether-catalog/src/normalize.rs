@@ -36,17 +36,47 @@ fn same_cidr(left: &str, right: &str) -> bool {
     matches!((left.parse::<IpNet>(), right.parse::<IpNet>()), (Ok(left), Ok(right)) if left == right)
 }
 
-/// JSON documents (IAM policies) compare as data: key order and whitespace do not count, and an
-/// IAM `Action` or `Resource` written as one string equals a one-element list.
+/// JSON documents (IAM policies) compare as data: key order and whitespace do not count; an
+/// IAM `Action`, `Resource`, principal or condition value written as one string equals a
+/// one-element list; and a URL-encoded document, as IAM returns policies, equals its decoded form.
 fn same_json_document(left: &str, right: &str) -> bool {
     let parse = |text: &str| {
-        let trimmed = text.trim_start();
+        let decoded = url_decoded_document(text);
+        let trimmed = decoded.as_deref().unwrap_or(text).trim_start();
         if !trimmed.starts_with('{') && !trimmed.starts_with('[') {
             return None;
         }
         serde_json::from_str::<serde_json::Value>(trimmed).ok().map(canonical_policy)
     };
     matches!((parse(left), parse(right)), (Some(left), Some(right)) if left == right)
+}
+
+/// Decodes a percent-encoded JSON document (`%7B%22Version%22…`); `None` for text that does not
+/// start with an encoded `{` or `[`, or that does not decode to UTF-8.
+fn url_decoded_document(text: &str) -> Option<String> {
+    let trimmed = text.trim_start();
+    let prefix = trimmed.get(..3)?;
+    if !prefix.eq_ignore_ascii_case("%7B") && !prefix.eq_ignore_ascii_case("%5B") {
+        return None;
+    }
+    let bytes = trimmed.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let escape = (byte == b'%').then(|| bytes.get(index + 1..index + 3)).flatten();
+        match escape.and_then(|hex| u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()) {
+            Some(value) => {
+                decoded.push(value);
+                index += 3;
+            }
+            None => {
+                decoded.push(if byte == b'+' { b' ' } else { byte });
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).ok()
 }
 
 fn canonical_policy(json: serde_json::Value) -> serde_json::Value {
@@ -58,6 +88,27 @@ fn canonical_policy(json: serde_json::Value) -> serde_json::Value {
                     let value = match (key.as_str(), value) {
                         ("Statement", Json::Object(statement)) => Json::Array(vec![Json::Object(statement)]),
                         (name, value) if IAM_SET_KEYS.contains(&name) => sorted_set(value),
+                        // `{"Service": "ec2.amazonaws.com"}` and `{"Service": ["ec2.amazonaws.com"]}`
+                        // are one principal; `"*"` stays a string.
+                        ("Principal" | "NotPrincipal", Json::Object(principals)) => {
+                            Json::Object(principals.into_iter().map(|(kind, ids)| (kind, sorted_set(ids))).collect())
+                        }
+                        // Each condition key's values form a set: `{"StringEquals": {"k": "v"}}`
+                        // equals `{"StringEquals": {"k": ["v"]}}`.
+                        ("Condition", Json::Object(operators)) => Json::Object(
+                            operators
+                                .into_iter()
+                                .map(|(operator, keys)| match keys {
+                                    Json::Object(keys) => (
+                                        operator,
+                                        Json::Object(
+                                            keys.into_iter().map(|(key, values)| (key, sorted_set(values))).collect(),
+                                        ),
+                                    ),
+                                    other => (operator, other),
+                                })
+                                .collect(),
+                        ),
                         (_, value) => value,
                     };
                     (key, canonical_policy(value))
@@ -155,9 +206,15 @@ fn duration_nanos(text: &str) -> Option<i128> {
 }
 
 /// Rewrites desired attributes into the form the server reports: a Secret's write-only
-/// `stringData` entries become base64 `data` entries, as the API server stores them.
+/// `stringData` entries become base64 `data` entries, as the API server stores them, and a VPC
+/// endpoint's route tables, a set for EC2, are sorted as [`observed_without_server_fields`] sorts
+/// the observed ones.
 pub fn desired_as_stored(address: &Address, desired: &Attributes) -> Attributes {
     let mut attributes = desired.clone();
+    if address.kind() == "vpc_endpoint" {
+        sort_route_table_ids(&mut attributes);
+        return attributes;
+    }
     if address.kind() != "secret" {
         return attributes;
     }
@@ -171,6 +228,15 @@ pub fn desired_as_stored(address: &Address, desired: &Attributes) -> Attributes 
     }
     attributes.insert("data".to_owned(), Value::Map(data));
     attributes
+}
+
+/// Sorts a VPC endpoint's `route_table_ids` when every entry is a known id.
+fn sort_route_table_ids(attributes: &mut Attributes) {
+    if let Some(Value::List(table_ids)) = attributes.get_mut("route_table_ids") {
+        if table_ids.iter().all(|id| id.as_str().is_some()) {
+            table_ids.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
+        }
+    }
 }
 
 fn encode_secret_text(value: Value) -> Value {
@@ -188,9 +254,14 @@ fn encode_secret_text(value: Value) -> Value {
 
 /// Removes from observed attributes what HyperShift adds on its own: the
 /// `kubernetes.io/cluster/<infra-id>` entry its operator appends to `spec.platform.aws.resourceTags`
-/// of a HostedCluster or NodePool, unless the desired list has that key too.
+/// of a HostedCluster or NodePool, unless the desired list has that key too. It also sorts a VPC
+/// endpoint's route tables, whose order EC2 does not keep.
 pub fn observed_without_server_fields(address: &Address, desired: &Attributes, observed: &Attributes) -> Attributes {
     let mut attributes = observed.clone();
+    if address.kind() == "vpc_endpoint" {
+        sort_route_table_ids(&mut attributes);
+        return attributes;
+    }
     if !matches!(address.kind(), "hosted_cluster" | "node_pool") {
         return attributes;
     }
@@ -238,6 +309,56 @@ mod tests {
             "Version": "2012-10-17" }"#;
         assert!(same(written, reported));
         assert!(!same(written, &reported.replace("Allow", "Deny")));
+    }
+
+    #[test]
+    fn policy_key_order_ignored() {
+        let written =
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        let reordered =
+            r#"{"Statement":[{"Resource":"*","Effect":"Allow","Action":"s3:GetObject"}],"Version":"2012-10-17"}"#;
+        assert!(same(written, reordered));
+    }
+
+    #[test]
+    fn policy_scalar_equals_one_item_list() {
+        let scalar = r#"{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:p"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"host/ai:sub":"system:serviceaccount:a:b"}}}]}"#;
+        let listed = r#"{"Statement":[{"Effect":"Allow","Principal":{"Federated":["arn:p"]},"Action":["sts:AssumeRoleWithWebIdentity"],"Condition":{"StringEquals":{"host/ai:sub":["system:serviceaccount:a:b"]}}}]}"#;
+        assert!(same(scalar, listed));
+        let other_account = listed.replace("a:b", "a:c");
+        assert!(!same(scalar, &other_account));
+    }
+
+    #[test]
+    fn policy_list_order_ignored_for_sets() {
+        let left = r#"{"Statement":[{"Effect":"Allow","Action":["ec2:A","ec2:B"],"Resource":"*"}]}"#;
+        let right = r#"{"Statement":[{"Effect":"Allow","Action":["ec2:B","ec2:A"],"Resource":"*"}]}"#;
+        assert!(same(left, right));
+    }
+
+    #[test]
+    fn url_encoded_policy_equals_decoded() {
+        let written = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let encoded = "%7B%22Version%22%3A%20%222012-10-17%22%2C%20%22Statement%22%3A%20%5B%7B%22Effect%22%3A%20%22Allow%22%2C%20%22Principal%22%3A%20%7B%22Service%22%3A%20%22ec2.amazonaws.com%22%7D%2C%20%22Action%22%3A%20%22sts%3AAssumeRole%22%7D%5D%7D";
+        assert!(same(written, encoded));
+        assert!(same(encoded, written));
+        assert!(!same(&written.replace("ec2.", "lambda."), encoded));
+    }
+
+    #[test]
+    fn url_decoding_rejects_plain_text() {
+        assert_eq!(url_decoded_document("100%"), None);
+        assert_eq!(url_decoded_document("%7Babc%7D").as_deref(), Some("{abc}"));
+    }
+
+    #[test]
+    fn endpoint_route_tables_sorted() {
+        let desired: Attributes =
+            [("route_table_ids".to_owned(), Value::List(vec![Value::from("rtb-b"), Value::from("rtb-a")]))]
+                .into_iter()
+                .collect();
+        let stored = desired_as_stored(&Address::aws("vpc_endpoint", "s3"), &desired);
+        assert_eq!(stored["route_table_ids"], Value::List(vec![Value::from("rtb-a"), Value::from("rtb-b")]));
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn foreign_fields(address: &Address) -> &'static [ForeignField] {
     match (address.provider(), address.kind()) {
         (ProviderId::Cluster, "node_pool") => NODE_POOL,
         (ProviderId::Cluster, "hosted_cluster") => HOSTED_CLUSTER,
-        (ProviderId::Cluster, _) => KUBE_DEFAULT,
+        (ProviderId::Cluster | ProviderId::Hosted, _) => KUBE_DEFAULT,
         (ProviderId::Aws, _) => &[],
     }
 }

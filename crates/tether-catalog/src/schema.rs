@@ -77,6 +77,9 @@ fn overlaps(path: &str, other: &str) -> bool {
 
 const AWS_TAGS: &[&str] = &["tags"];
 
+// A role's inline policies are compared whole: a policy tether does not write is a difference.
+const IAM_ROLE_MAPS: &[&str] = &["tags", "inline_policies"];
+
 // Kubernetes object identity: a new name or namespace is a different object.
 const KUBE_IDENTITY: [&str; 4] = ["apiVersion", "kind", "metadata.name", "metadata.namespace"];
 
@@ -157,6 +160,10 @@ const fn cluster(kind: &'static str, rank: u8, forces_replacement: &'static [&'s
     }
 }
 
+const fn hosted(kind: &'static str, rank: u8, exact_maps: &'static [&'static str]) -> KindSchema {
+    KindSchema { provider: ProviderId::Hosted, exact_maps, ..cluster(kind, rank, &KUBE_IDENTITY) }
+}
+
 const fn with_nodes(schema: KindSchema, nodes: NodeEffects) -> KindSchema {
     KindSchema { nodes, ..schema }
 }
@@ -164,6 +171,13 @@ const fn with_nodes(schema: KindSchema, nodes: NodeEffects) -> KindSchema {
 const SCHEMAS: &[KindSchema] = &[
     aws("vpc", 0, &["cidr_block"]),
     aws("eip", 0, &["domain"]),
+    // DHCP options cannot be changed once created.
+    aws("dhcp_options", 0, &["domain_name", "domain_name_servers"]),
+    aws("oidc_provider", 0, &["url", "client_ids"]),
+    KindSchema { exact_maps: IAM_ROLE_MAPS, ..aws("iam_role", 1, &["name", "path"]) },
+    aws("instance_profile", 2, &["name"]),
+    aws("dhcp_options_association", 1, &[]),
+    aws("private_zone", 1, &["name", "vpc_id", "vpc_region"]),
     aws("internet_gateway", 1, &["vpc_id"]),
     aws("subnet", 1, &["vpc_id", "cidr_block", "availability_zone"]),
     aws("route_table", 1, &["vpc_id"]),
@@ -171,8 +185,14 @@ const SCHEMAS: &[KindSchema] = &[
     aws("nat_gateway", 2, &["subnet_id", "allocation_id"]),
     // Two subnet routers can run side by side while the routes move to the new one. A NAT
     // gateway cannot, because its Elastic IP stays with the old gateway until that is deleted.
-    KindSchema { create_before_destroy: true, ..aws("instance", 2, &["ami", "instance_type", "subnet_id"]) },
+    // User data takes effect only at first boot, so new user data needs a new instance.
+    KindSchema {
+        create_before_destroy: true,
+        ..aws("instance", 2, &["ami", "instance_type", "subnet_id", "user_data"])
+    },
     aws("route_table_association", 2, &["route_table_id", "subnet_id"]),
+    aws("main_route_table_association", 2, &["vpc_id"]),
+    aws("vpc_endpoint", 2, &["vpc_id", "service_name", "vpc_endpoint_type"]),
     aws("route", 3, &["route_table_id", "destination_cidr_block"]),
     cluster("namespace", 0, &KUBE_IDENTITY),
     with_nodes(
@@ -185,6 +205,13 @@ const SCHEMAS: &[KindSchema] = &[
         cluster("node_pool", 3, NODE_POOL_FIXED),
         NodeEffects::NodePool { rollout: NODE_POOL_ROLLOUT, new_nodes_only: NODE_POOL_NEW_NODES_ONLY },
     ),
+    hosted("namespace", 0, &[]),
+    hosted("operator_group", 1, &[]),
+    // A Subscription's spec is compared key by key, so a channel change shows as itself. A
+    // removed `startingCSV` pin is not a difference, which is harmless: OLM reads it only when
+    // it first installs the operator.
+    hosted("subscription", 2, &[]),
+    hosted("operand", 3, &[]),
 ];
 
 /// Looks up the schema of an address's kind. It returns `None` for a kind this catalogue does

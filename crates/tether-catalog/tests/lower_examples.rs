@@ -24,10 +24,25 @@ fn dev_example_lowers_to_expected_addresses() {
     assert_eq!(
         addresses,
         [
+            "aws.dhcp_options.main",
+            "aws.dhcp_options_association.main",
             "aws.eip.nat-ap-southeast-2a",
+            "aws.iam_role.aws-ebs-csi-driver-controller",
+            "aws.iam_role.cloud-controller",
+            "aws.iam_role.cloud-network-config-controller",
+            "aws.iam_role.control-plane-operator",
+            "aws.iam_role.node-pool",
+            "aws.iam_role.openshift-image-registry",
+            "aws.iam_role.openshift-ingress",
+            "aws.iam_role.worker",
             "aws.instance.subnet-router",
+            "aws.instance_profile.worker",
             "aws.internet_gateway.main",
+            "aws.main_route_table_association.main",
             "aws.nat_gateway.ap-southeast-2a",
+            "aws.oidc_provider.main",
+            "aws.private_zone.cluster",
+            "aws.private_zone.local",
             "aws.route.private-ap-southeast-2a-default",
             "aws.route.private-ap-southeast-2a-onprem-192-168-6-0-24",
             "aws.route.public-default",
@@ -40,6 +55,7 @@ fn dev_example_lowers_to_expected_addresses() {
             "aws.subnet.private-ap-southeast-2a",
             "aws.subnet.public-ap-southeast-2a",
             "aws.vpc.main",
+            "aws.vpc_endpoint.s3",
             "cluster.hosted_cluster.ai",
             "cluster.machine_config.master-routes",
             "cluster.namespace.hcp-ai",
@@ -76,16 +92,19 @@ fn subnet_router_forwards_without_source_check() {
 #[test]
 fn node_pools_reference_private_subnet_and_profile() {
     let graph = example("ai-dev.toml");
+    let pool = graph.get(&Address::cluster("node_pool", "gpu")).unwrap();
     let subnet = Value::reference_to_id(&Address::aws("subnet", "private-ap-southeast-2a"));
     assert_eq!(attribute(&graph, "cluster.node_pool.gpu", &["spec", "platform", "aws", "subnet", "id"]), &subnet);
     assert_eq!(
         attribute(&graph, "cluster.node_pool.gpu", &["spec", "platform", "aws", "instanceProfile"]),
-        &Value::from("ai-worker")
+        &Value::reference_to_id(&Address::aws("instance_profile", "worker"))
     );
+    let profile = graph.get(&Address::aws("instance_profile", "worker")).unwrap();
+    assert_eq!(profile.attributes["name"], Value::from("ai-worker"));
+    assert!(pool.depends_on.contains(&Address::aws("instance_profile", "worker")), "{:?}", pool.depends_on);
     assert_eq!(attribute(&graph, "cluster.node_pool.gpu", &["spec", "autoScaling", "min"]), &Value::Int(0));
     assert_eq!(attribute(&graph, "cluster.node_pool.workers", &["spec", "replicas"]), &Value::Int(2));
     assert_eq!(attribute(&graph, "cluster.node_pool.workers", &["metadata", "name"]), &Value::from("ai-workers"));
-    let pool = graph.get(&Address::cluster("node_pool", "gpu")).unwrap();
     assert!(pool.depends_on.contains(&Address::cluster("hosted_cluster", "ai")));
 }
 
@@ -103,8 +122,10 @@ fn hosted_cluster_points_at_vpc_and_roles() {
             "cluster.hosted_cluster.ai",
             &["spec", "platform", "aws", "rolesRef", "nodePoolManagementARN"]
         ),
-        &Value::from("arn:aws:iam::123456789012:role/ai-node-pool")
+        &Value::reference_to_id(&Address::aws("iam_role", "node-pool"))
     );
+    let role = graph.get(&Address::aws("iam_role", "node-pool")).unwrap();
+    assert_eq!(role.attributes["name"], Value::from("ai-node-pool"));
     assert_eq!(
         attribute(
             &graph,

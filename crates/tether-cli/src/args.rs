@@ -27,6 +27,10 @@ pub enum Command {
     /// Plan, ask for confirmation, and make the changes. FILE may also be a plan file saved by
     /// `tether plan -out`, which is applied only if nothing changed since it was made.
     Apply(ApplyArgs),
+    /// Plan the deletion of everything tether owns in the environment (found by its tags, labels
+    /// and state, also resources no longer in the file), ask for confirmation, and delete it in
+    /// reverse dependency order. The HostedCluster and its NodePools need --allow-destroy-cluster.
+    Destroy(DestroyArgs),
     /// Print a plan file saved by `tether plan -out`.
     Show(ShowArgs),
     /// Print the environment's resource dependency graph in Graphviz DOT.
@@ -57,6 +61,10 @@ pub enum Command {
     /// Post a saved plan as a pull-request comment, or update the comment posted before.
     #[command(subcommand)]
     Comment(CommentCommand),
+    /// Take over an environment built without tether: find its resources by HyperShift's tags and
+    /// names, match them to the file's addresses and record them in the state, changing nothing.
+    /// With --generate, write an environment file that describes what exists.
+    Import(ImportArgs),
 }
 
 /// An environment file.
@@ -100,6 +108,75 @@ pub struct EnvironmentArgs {
     pub state_backend: Option<crate::backend::BackendChoice>,
 }
 
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The environment file (TOML) whose resources to import.
+    #[arg(required_unless_present = "generate")]
+    pub file: Option<PathBuf>,
+
+    /// Print the matches without writing the state.
+    #[arg(long, conflicts_with = "generate")]
+    pub dry_run: bool,
+
+    /// Write an environment file describing the existing environment to OUT instead of importing.
+    #[arg(long, value_name = "OUT", conflicts_with = "file", requires_all = ["infra_id", "namespace", "name"])]
+    pub generate: Option<PathBuf>,
+
+    /// With --generate: the HyperShift infra id, as in the `kubernetes.io/cluster/<infra-id>` tag.
+    #[arg(long, value_name = "ID", requires = "generate")]
+    pub infra_id: Option<String>,
+
+    /// With --generate: the HostedCluster's namespace on the management cluster.
+    #[arg(long, value_name = "NS", requires = "generate")]
+    pub namespace: Option<String>,
+
+    /// With --generate: the HostedCluster's name.
+    #[arg(long, value_name = "NAME", requires = "generate")]
+    pub name: Option<String>,
+
+    /// With --generate: the AWS region of the VPC.
+    #[arg(long, value_name = "REGION", default_value = "us-east-1", requires = "generate")]
+    pub region: String,
+
+    /// The state file [default: `.tether/<environment>.state.json` beside the environment file].
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
+    pub state: Option<PathBuf>,
+
+    /// The management cluster's kubeconfig [default: `$KUBECONFIG`, then `~/.kube/config`].
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use [default: the current context].
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Where the state lives [default: `[state] backend` in the environment file, else local].
+    #[arg(long, value_enum, value_name = "BACKEND", conflicts_with = "generate")]
+    pub state_backend: Option<crate::backend::BackendChoice>,
+
+    /// How long to wait for another run's state lock, e.g. `90s` or `5m`.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::backend::parse_duration)]
+    pub lock_timeout: std::time::Duration,
+}
+
+impl ImportArgs {
+    /// The environment arguments of an import (not a --generate run).
+    ///
+    /// # Errors
+    /// Fails when no environment file was given.
+    pub fn environment_args(&self) -> anyhow::Result<EnvironmentArgs> {
+        let file = self.file.clone().ok_or_else(|| anyhow::anyhow!("give the environment file to import"))?;
+        Ok(EnvironmentArgs {
+            file,
+            state: self.state.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            state_backend: self.state_backend,
+        })
+    }
+}
+
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -110,7 +187,8 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub auto_approve: bool,
 
-    /// Print the plan in its versioned JSON form instead of text.
+    /// Print JSON lines on stdout instead of text: the plan, one event per start, finish, failure
+    /// and skip of a change, and a summary (described by `schemas/apply-events.schema.json`).
     #[arg(long)]
     pub json: bool,
 
@@ -131,6 +209,35 @@ pub struct ApplyArgs {
     /// How long `--wait` waits, e.g. `45m`.
     #[arg(long, value_name = "DURATION", default_value = "30m", requires = "wait", value_parser = crate::backend::parse_duration)]
     pub timeout: std::time::Duration,
+}
+
+/// Arguments of `destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub environment: EnvironmentArgs,
+
+    /// Destroy without asking for confirmation. Without a terminal, destroy refuses unless this is set.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// Also delete the HostedCluster and its NodePools, which removes the hosted control plane
+    /// and every worker node. Without it, destroy changes nothing while they exist.
+    #[arg(long)]
+    pub allow_destroy_cluster: bool,
+
+    /// Print the plan in its versioned JSON form instead of text.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Maximum number of deletes in flight at once.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+
+    /// How long to wait for another run's state lock, e.g. `90s` or `5m`; `0` fails at once and
+    /// names the holder.
+    #[arg(long, value_name = "DURATION", default_value = "0", value_parser = crate::backend::parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// Arguments of `plan`.
@@ -297,8 +404,9 @@ pub struct DriftArgs {
     pub metrics_address: Option<std::net::SocketAddr>,
 
     /// POST a JSON message with a Slack-compatible `text` field to URL when drift appears, changes
-    /// or is resolved; the same drift is announced once. The last announced drift is kept in
-    /// `<environment>.drift.json` beside the state file.
+    /// or is resolved; the same drift is announced once. The last announced report is kept in the
+    /// state store (`<environment>.drift-report.json` beside a local state file, a ConfigMap with
+    /// the `kubernetes` backend).
     #[arg(long, value_name = "URL")]
     pub notify_webhook: Option<String>,
 
@@ -320,6 +428,20 @@ pub struct DriftArgs {
     /// environment variables: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and the like.
     #[arg(long, value_name = "NAME", requires = "emit_cronjob")]
     pub aws_credentials_secret: Option<String>,
+
+    /// Show the plan that puts the drifted resources back to the file, and apply it after
+    /// confirmation. Pending changes of resources that did not drift are left for `tether apply`.
+    #[arg(long, conflicts_with_all = ["watch", "emit_cronjob", "notify_webhook"])]
+    pub fix: bool,
+
+    /// With `--fix`, apply without asking. Without a terminal, `--fix` refuses unless this is set.
+    #[arg(long, requires = "fix")]
+    pub auto_approve: bool,
+
+    /// With `--fix`, how long to wait for another run's state lock, e.g. `90s`; `0` fails at once.
+    #[arg(long, value_name = "DURATION", default_value = "0", requires = "fix",
+          value_parser = crate::backend::parse_duration)]
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The form in which `drift` prints its report.

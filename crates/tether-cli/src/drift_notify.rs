@@ -1,62 +1,53 @@
 //! Drift notifications and their record: which drift was last announced, so that the same drift
 //! is never announced twice, and its resolution once.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::Context as _;
-use serde::{Deserialize, Serialize};
+use tether_engine::StateStore;
 use tether_plan::{DriftKind, DriftReport};
 
 use crate::drift_render::report_json;
 
-/// The drift last announced to the webhook, in a JSON file beside the state file.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct NotificationRecord {
-    /// The `drift` list of the last report announced; empty after a resolution was announced.
-    announced: serde_json::Value,
-}
-
-/// Returns the path of an environment's notification record: `<state file stem>.drift.json` beside the
-/// state file.
-pub fn record_path(state_file: &Path) -> PathBuf {
-    let stem = state_file.file_name().and_then(|name| name.to_str()).unwrap_or("state.json");
-    let stem = stem.strip_suffix(".state.json").or_else(|| stem.strip_suffix(".json")).unwrap_or(stem);
-    state_file.with_file_name(format!("{stem}.drift.json"))
-}
+/// The name of the state store document that contains the last announced drift report.
+pub const REPORT_DOCUMENT: &str = "drift-report";
 
 /// Posts to the webhook when the drift differs from what was last announced: new or changed drift,
-/// or its resolution. Records what was announced only after the webhook accepted it, so a failed
-/// post is tried again at the next check.
+/// or its resolution. The last announced report is kept in the state store as the document
+/// [`REPORT_DOCUMENT`], so separate runs (one-shot checks, a restarted `--watch`) announce the same drift once. It is
+/// saved only after the webhook accepted the post, so a failed post is tried again at the next check.
+/// Returns whether a message was posted.
 ///
 /// # Errors
-/// Fails when the record cannot be read or written, or the POST fails.
-pub async fn notify(url: &str, record_file: &Path, report: &DriftReport) -> anyhow::Result<bool> {
-    let record = read_record(record_file)?;
-    let current = report_json(report)["drift"].clone();
-    let previous_had_drift = record.announced.as_array().is_some_and(|items| !items.is_empty());
-    if current == record.announced || (!report.has_drift() && !previous_had_drift) {
+/// Fails when the document cannot be read or written, or the POST fails.
+pub async fn notify(
+    url: &str,
+    store: &dyn StateStore,
+    environment: &str,
+    report: &DriftReport,
+) -> anyhow::Result<bool> {
+    let where_kept = || format!("the last announced drift in {}", store.describe());
+    let last = store
+        .load_document(environment, REPORT_DOCUMENT)
+        .await
+        .with_context(|| format!("cannot read {}", where_kept()))?;
+    let announced = last.as_ref().map_or(serde_json::Value::Null, |document| document["drift"].clone());
+    if !should_announce(report, &announced) {
         return Ok(false);
     }
 
-    let message = message(report);
-    crate::webhook::post(url, &message).await.context("cannot send the drift notification")?;
-    let record = NotificationRecord { announced: current };
-    // Serializing a `serde_json::Value` cannot fail.
-    let bytes = serde_json::to_vec_pretty(&record).unwrap_or_default();
-    if let Some(parent) = record_file.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    std::fs::write(record_file, bytes).with_context(|| format!("cannot write {}", record_file.display()))?;
+    crate::webhook::post(url, &message(report)).await.context("cannot send the drift notification")?;
+    store
+        .save_document(environment, REPORT_DOCUMENT, &report_json(report))
+        .await
+        .with_context(|| format!("cannot record {}", where_kept()))?;
     Ok(true)
 }
 
-fn read_record(path: &Path) -> anyhow::Result<NotificationRecord> {
-    match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .with_context(|| format!("the drift notification record {} is corrupt; delete it", path.display())),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(NotificationRecord::default()),
-        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
-    }
+/// Tests whether `report` is news, given the `drift` list of the last announced report (`null`
+/// when nothing was announced yet). A first check without drift is not news.
+fn should_announce(report: &DriftReport, announced: &serde_json::Value) -> bool {
+    let current = report_json(report)["drift"].clone();
+    let announced_drift = announced.as_array().is_some_and(|items| !items.is_empty());
+    current != *announced && (report.has_drift() || announced_drift)
 }
 
 /// Builds the webhook message: a Slack-compatible `text`, the event, and the report's JSON form.
@@ -95,10 +86,31 @@ pub fn message(report: &DriftReport) -> serde_json::Value {
 mod tests {
     use super::*;
 
+    fn report(drift: Vec<tether_plan::DriftedResource>) -> DriftReport {
+        DriftReport { format_version: 1, environment: "ai-dev".to_owned(), drift, pending: Vec::new() }
+    }
+
+    fn deleted(name: &str) -> tether_plan::DriftedResource {
+        tether_plan::DriftedResource {
+            address: tether_model::Address::aws("subnet", name),
+            kind: DriftKind::Deleted,
+            id: format!("subnet-{name}"),
+            attributes: Vec::new(),
+        }
+    }
+
     #[test]
-    fn record_beside_state_file() {
-        let path = record_path(Path::new("/x/.tether/ai-dev.state.json"));
-        assert_eq!(path, Path::new("/x/.tether/ai-dev.drift.json"));
-        assert_eq!(record_path(Path::new("s.json")), Path::new("s.drift.json"));
+    fn announces_new_changed_and_resolved_drift_once() {
+        let none = report(Vec::new());
+        let one = report(vec![deleted("a")]);
+        let two = report(vec![deleted("a"), deleted("b")]);
+        let drift_of = |report: &DriftReport| report_json(report)["drift"].clone();
+
+        assert!(!should_announce(&none, &serde_json::Value::Null), "a first clean check is not news");
+        assert!(should_announce(&one, &serde_json::Value::Null));
+        assert!(!should_announce(&one, &drift_of(&one)), "the same drift again");
+        assert!(should_announce(&two, &drift_of(&one)), "the drift changed");
+        assert!(should_announce(&none, &drift_of(&two)), "the resolution");
+        assert!(!should_announce(&none, &drift_of(&none)), "the resolution again");
     }
 }

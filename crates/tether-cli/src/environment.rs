@@ -38,14 +38,43 @@ pub fn load(file: &std::path::Path) -> Result<LoadedEnvironment, Failure> {
     Ok(LoadedEnvironment { checked, desired })
 }
 
+/// Builds the AWS provider, assuming `aws.role_arn` when the file sets it, and refuses to go on
+/// unless the credentials belong to `aws.account_id`. Every command that reaches AWS passes here
+/// first, so nothing is read or changed in a wrong account.
+///
+/// # Errors
+/// Fails when STS cannot tell the caller's account, or the account differs from the file's.
+async fn connect_aws(settings: &tether_config::Aws) -> anyhow::Result<tether_aws::AwsProvider> {
+    let aws = tether_aws::AwsProvider::assuming_role(&settings.region, settings.role_arn.as_deref()).await;
+    aws.verify_account(&settings.account_id).await?;
+    Ok(aws)
+}
+
+/// Builds the hosted-cluster provider for the environment's HostedCluster. It reads the
+/// HostedCluster only when it first observes or applies.
+fn hosted_provider(checked: &Checked, kube: &Arc<tether_kube::TetherKube>) -> tether_kube::TetherHosted {
+    let cluster = &checked.environment.cluster;
+    let target = tether_kube::HostedTarget {
+        address: format!("cluster.hosted_cluster.{}", cluster.name),
+        namespace: cluster.namespace.clone(),
+        name: cluster.name.clone(),
+    };
+    tether_kube::TetherHosted::new(kube.clone(), target)
+}
+
 /// An environment with its state store and connected providers.
 pub struct Session {
     pub environment: LoadedEnvironment,
     pub store: Box<dyn StateStore>,
     pub state: State,
     pub providers: Providers,
+    /// The AWS provider, also in `providers`, for checks beyond the `Provider` trait.
+    pub aws: Arc<tether_aws::AwsProvider>,
     /// The management-cluster client, which also serves the `kubernetes` state backend.
     pub kube: Arc<tether_kube::TetherKube>,
+    /// The hosted-cluster provider, also in `providers`, whose changes may wait for the
+    /// HostedCluster to become Available.
+    pub hosted: Arc<tether_kube::TetherHosted>,
     /// The state lock, when the command took one; dropping the session releases it.
     pub lock: Option<LockGuard>,
 }
@@ -84,7 +113,7 @@ impl Session {
     /// Fails on an invalid file or a provider that cannot be set up.
     pub async fn connect(args: &EnvironmentArgs) -> Result<Session, Failure> {
         let environment = load(&args.file)?;
-        let aws = tether_aws::AwsProvider::from_environment(&environment.checked.environment.aws.region).await;
+        let aws = Arc::new(connect_aws(&environment.checked.environment.aws).await?);
         let kube_options =
             tether_kube::KubeOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
         let kube = tether_kube::TetherKube::connect(&kube_options)
@@ -94,10 +123,12 @@ impl Session {
         let backend = backend::chosen_backend(args, &environment.checked);
         let store = backend::open_store(backend, args, &environment.checked, &kube);
         let mut providers = Providers::new();
-        providers.insert(ProviderId::Aws, Arc::new(aws) as Arc<dyn Provider>);
+        providers.insert(ProviderId::Aws, aws.clone() as Arc<dyn Provider>);
         providers.insert(ProviderId::Cluster, kube.clone() as Arc<dyn Provider>);
+        let hosted = Arc::new(hosted_provider(&environment.checked, &kube));
+        providers.insert(ProviderId::Hosted, hosted.clone() as Arc<dyn Provider>);
         let state = State::empty(&environment.checked.environment.name);
-        Ok(Session { environment, store, state, providers, kube, lock: None })
+        Ok(Session { environment, store, state, providers, aws, kube, hosted, lock: None })
     }
 
     async fn read_state(&mut self) -> Result<(), Failure> {

@@ -26,9 +26,11 @@ impl Failure {
                 eprintln!("{:?}", miette::Report::new(diagnostics));
             }
             Failure::Error(error) => {
-                eprintln!("error: {error}");
+                // Provider messages can echo presigned URLs and tokens.
+                let redact = |text: String| tether_model::redact_credentials(&text).into_owned();
+                eprintln!("error: {}", redact(error.to_string()));
                 for cause in error.chain().skip(1) {
-                    eprintln!("  caused by: {cause}");
+                    eprintln!("  caused by: {}", redact(cause.to_string()));
                 }
             }
         }

@@ -14,10 +14,13 @@ mod environment;
 mod estimates;
 mod exit;
 mod github;
+mod import_generate;
+mod import_match;
 mod logging;
 mod progress;
 mod promotion;
 mod readiness;
+mod signals;
 mod webhook;
 
 use std::process::ExitCode;
@@ -28,7 +31,8 @@ pub use exit::Failure;
 
 /// Parses the command line, runs the command and turns its outcome into an exit code:
 /// 0 on success, 1 on any error, and 2 where a command reports a difference (`plan
-/// --detailed-exitcode` with changes, `promote --check` with a lagging target).
+/// --detailed-exitcode` with changes, `promote --check` with a lagging target). An apply
+/// stopped by SIGINT exits with 130 and one stopped by SIGTERM with 143.
 pub fn main() -> ExitCode {
     let args = args::Cli::parse_from(args::accept_single_dash_out(std::env::args_os()));
     logging::init(args.verbose);

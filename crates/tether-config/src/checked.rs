@@ -40,6 +40,8 @@ pub struct Checked {
     pub routes: Vec<Route>,
     /// The contents of `cluster.pull_secret_file`.
     pub pull_secret: PullSecret,
+    /// The contents of `subnet_router.user_data_file`, when set.
+    pub subnet_router_user_data: Option<String>,
     /// Advice that did not stop the file from loading.
     pub warnings: Vec<Diagnostic>,
     /// The file's text and the spans of its keys and values, for diagnostics raised after loading.

@@ -35,6 +35,8 @@ codes! {
     NODE_POOL_NAME_TOO_LONG = "node_pool_name_too_long";
     /// `<namespace>-<cluster>`, the control plane's namespace, is longer than 63 characters.
     CONTROL_PLANE_NAMESPACE_TOO_LONG = "control_plane_namespace_too_long";
+    /// An infra id too long for the IAM role names built from it.
+    INFRA_ID_TOO_LONG = "infra_id_too_long";
     /// A release image that is not a pull spec with a tag or digest.
     INVALID_RELEASE_IMAGE = "invalid_release_image";
 
@@ -81,6 +83,12 @@ codes! {
     INVALID_INSTANCE_TYPE = "invalid_instance_type";
     /// An AMI id that is not `ami-` followed by 8 or 17 hex digits.
     INVALID_AMI = "invalid_ami";
+    /// An `aws.nat` value other than `per-zone` or `single`.
+    INVALID_NAT_MODE = "invalid_nat_mode";
+    /// An OIDC bucket name that is not a valid S3 bucket name.
+    INVALID_BUCKET_NAME = "invalid_bucket_name";
+    /// The subnet router's user data file is missing, unreadable, too large or not UTF-8.
+    USER_DATA_UNREADABLE = "user_data_unreadable";
 
     /// A pool with both `replicas` and `autoscaling`.
     REPLICAS_AND_AUTOSCALING = "replicas_and_autoscaling";
@@ -130,4 +138,23 @@ codes! {
 
     /// A `[[drift.ignore]]` rule whose resource address or attribute path is malformed.
     INVALID_DRIFT_IGNORE = "invalid_drift_ignore";
+}
+
+codes! {
+    /// An add-on that is not a preset and lacks `package`, `source` or `namespace`, or an operand
+    /// without `api_version`, `kind` or `name`.
+    ADDON_INCOMPLETE = "addon_incomplete";
+    /// An add-on or operand value that is not a valid name, channel or table.
+    ADDON_INVALID_VALUE = "addon_invalid_value";
+    /// An operand file that is missing, too large, or not a JSON object with its identity.
+    ADDON_OPERAND_FILE = "addon_operand_file";
+    /// Two add-ons with the same install namespace.
+    ADDON_NAMESPACE_SHARED = "addon_namespace_shared";
+    /// An add-on with `approval = "Manual"`, whose InstallPlans wait for approval (warning).
+    ADDON_MANUAL_APPROVAL = "addon_manual_approval";
+}
+
+codes! {
+    /// An `[import]` entry whose address, route table name or id is malformed.
+    INVALID_IMPORT = "invalid_import";
 }

@@ -14,7 +14,7 @@ use crate::codes;
 use crate::diagnostic::{Diagnostic, Diagnostics, SourceFile};
 use crate::extends::Layers;
 use crate::model::Environment;
-use crate::spans::SpanIndex;
+use crate::spans::{KeyPath, SpanIndex};
 use crate::unknown_keys;
 use crate::validate;
 
@@ -64,6 +64,7 @@ pub fn load(path: &Path) -> Result<Checked, Diagnostics> {
         service_network: values.service_network,
         routes: values.routes,
         pull_secret: values.pull_secret,
+        subnet_router_user_data: values.subnet_router_user_data,
         warnings: rehome(found),
         source_map: SourceMap { spans, source, layers: Arc::new(layers) },
     })
@@ -129,11 +130,33 @@ pub(crate) fn parse<'i>(text: &'i str, source: &SourceFile) -> Result<toml::Span
     let Some(first) = errors.iter().min_by_key(|error| error.span().map_or(usize::MAX, |span| span.start)) else {
         return Ok(document);
     };
+    // The parser gives no position when it stops at its nesting limit, so the most nested line
+    // is labelled instead.
+    let (span, label) = match first.span() {
+        Some(span) => (span, "here"),
+        None => (most_nested_line(text), "the most deeply nested line"),
+    };
     let diagnostic = Diagnostic::error(codes::TOML_SYNTAX, format!("invalid TOML: {}", first.message()))
-        .with_label(first.span(), "here")
+        .with_label(Some(span), label)
         .with_help("fix the TOML syntax at the marked position")
         .with_source(source);
     Err(diagnostic)
+}
+
+/// Returns the span of the line with the most `.`, `[` and `{` characters, without its line break.
+fn most_nested_line(text: &str) -> std::ops::Range<usize> {
+    let mut best = 0..0;
+    let mut best_depth = 0;
+    let mut start = 0;
+    for line in text.split_inclusive('\n') {
+        let depth = line.bytes().filter(|byte| matches!(byte, b'.' | b'[' | b'{')).count();
+        if depth > best_depth {
+            best_depth = depth;
+            best = start..start + line.trim_end_matches(['\r', '\n']).len();
+        }
+        start += line.len();
+    }
+    best
 }
 
 /// Deserializes the model, collecting every unknown key; a type error or missing key stops it.
@@ -148,8 +171,11 @@ fn deserialize(
         unknown.push(unknown_keys::key_path(&path));
     });
 
-    let mut found: Vec<Diagnostic> =
-        unknown.iter().map(|path| unknown_keys::unknown_key(path, spans).with_source(source)).collect();
+    let describe_ignored = |path: &KeyPath| match path.last_key() {
+        Some(TOML_DATETIME_KEY) => date_time_in_place_of_table(path, spans),
+        _ => unknown_keys::unknown_key(path, spans),
+    };
+    let mut found: Vec<Diagnostic> = unknown.iter().map(|path| describe_ignored(path).with_source(source)).collect();
     match result {
         Ok(environment) => (Some(environment), found),
         Err(error) => {
@@ -157,6 +183,18 @@ fn deserialize(
             (None, found)
         }
     }
+}
+
+/// The key under which `toml` passes a date-time to serde, as a one-entry table.
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+
+/// Describes a date-time where a table belongs. `toml` passes a date-time to serde as a table
+/// with one private key, so the model ignores that key instead of failing on the type.
+fn date_time_in_place_of_table(path: &KeyPath, spans: &SpanIndex) -> Diagnostic {
+    let value = path.parent().unwrap_or_default();
+    Diagnostic::error(codes::INVALID_TYPE, format!("`{value}` has the wrong type: expected a table, found a date-time"))
+        .with_label(spans.value(&value), "expected a table")
+        .with_help("write a table here; `schemas/environment.schema.json` describes the type of every key")
 }
 
 /// Returns the folder that relative paths resolve against: the file's parent, or `.` for a bare name.
@@ -179,7 +217,6 @@ fn sha256_hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spans::KeyPath;
 
     #[test]
     fn base_dir_of_bare_name_is_current_folder() {

@@ -46,6 +46,17 @@ pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("x-tether-promotable" = false))]
     pub drift: Option<crate::DriftSettings>,
+    /// Ids of existing resources for `tether import`, for those it cannot find by HyperShift's tags
+    /// or by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("x-tether-promotable" = false))]
+    pub import: Option<crate::ImportSettings>,
+    /// Operators installed on the hosted cluster through Operator Lifecycle Manager, by name
+    /// (DNS-1123 label). `gpu-operator`, `node-feature-discovery` and `openshift-ai` are presets
+    /// that need only a `channel`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("x-tether-promotable" = false))]
+    pub addons: BTreeMap<String, crate::Addon>,
 }
 
 /// The state backend of an environment.
@@ -133,6 +144,20 @@ pub struct Aws {
     /// folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sts_credentials_file: Option<String>,
+    /// NAT gateways: `per-zone` (the default, one in each zone's public subnet, as `hcp` makes them)
+    /// or `single` (one in the first zone, shared by every private route table, as with `hcp`'s
+    /// `--single-nat-gateway`).
+    #[serde(default = "default_nat")]
+    #[schemars(extend("enum" = ["per-zone", "single"]))]
+    pub nat: String,
+    /// S3 bucket where the HyperShift operator publishes the cluster's OIDC documents (its
+    /// `--oidc-storage-provider-s3-bucket-name`); defaults to `<infra_id>-oidc`. The issuer URL is
+    /// `https://<bucket>.s3.<bucket region>.amazonaws.com/<infra_id>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_bucket: Option<String>,
+    /// Region of `oidc_bucket`; defaults to `region`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc_bucket_region: Option<String>,
 }
 
 /// The on-prem side of the environment.
@@ -174,6 +199,12 @@ pub struct SubnetRouter {
     /// source/destination check must be off so it can forward traffic.
     #[serde(default)]
     pub source_nat: bool,
+    /// Path of a file whose content becomes the instance's user data, e.g. a script that installs a
+    /// VPN client agent; a relative path resolves against the environment file's folder. At most
+    /// 16384 bytes of UTF-8 text. Plans and state hold only its SHA-256 digest, and a change
+    /// replaces the instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data_file: Option<String>,
 }
 
 /// One worker node pool, lowered to a HyperShift NodePool.
@@ -275,6 +306,16 @@ fn default_cluster_network() -> String {
 
 fn default_service_network() -> String {
     DEFAULT_SERVICE_NETWORK.to_owned()
+}
+
+/// The `[aws] nat` value for one NAT gateway per zone.
+pub const NAT_PER_ZONE: &str = "per-zone";
+
+/// The `[aws] nat` value for one NAT gateway shared by all zones.
+pub const NAT_SINGLE: &str = "single";
+
+fn default_nat() -> String {
+    NAT_PER_ZONE.to_owned()
 }
 
 fn default_machine_config_roles() -> Vec<String> {

@@ -1,7 +1,7 @@
 //! The executor: walks a plan's changes in dependency order with bounded parallelism and
 //! records each finished change in the state store before reporting it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,24 +9,30 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tether_model::{Action, Address, Attributes, Plan, PlanSummary, ProviderId, ResourceChange, State};
 use tracing::Instrument as _;
 
-use crate::walk::{Step, Walk};
+use crate::walk::{Interrupt, Step, Stop, Walk};
 use crate::{Applied, ApplyRequest, DeleteRequest, Provider, ProviderError, StateError, StateStore};
 
 /// The providers an apply may call, by the address prefix they own.
 pub type Providers = BTreeMap<ProviderId, Arc<dyn Provider>>;
 
 /// Settings of one apply.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ApplyOptions {
     /// Maximum number of changes in flight at once.
     pub parallelism: usize,
     /// Upper bound on one provider call, after which the change counts as failed.
     pub operation_timeout: Duration,
+    /// Asks the apply to stop early, e.g. on Ctrl-C; by default nothing does.
+    pub interrupt: Interrupt,
 }
 
 impl Default for ApplyOptions {
     fn default() -> ApplyOptions {
-        ApplyOptions { parallelism: 10, operation_timeout: Duration::from_secs(20 * 60) }
+        ApplyOptions {
+            parallelism: 10,
+            operation_timeout: Duration::from_secs(20 * 60),
+            interrupt: Interrupt::default(),
+        }
     }
 }
 
@@ -48,6 +54,8 @@ pub enum ApplyEvent<'a> {
         action: Action,
         /// How long the provider took.
         elapsed: Duration,
+        /// The provider's id of the resource; `None` after a delete.
+        id: Option<&'a str>,
     },
     /// A change failed.
     Failed {
@@ -118,12 +126,19 @@ pub struct ApplyReport {
     pub failed: Vec<ApplyFailure>,
     /// Changes not attempted, with the failed change that caused each skip.
     pub skipped: Vec<(Address, Action, Address)>,
+    /// How far the apply was asked to stop before it ran out of changes.
+    pub interrupted: Stop,
+    /// Changes never started because the apply was interrupted.
+    pub not_started: Vec<(Address, Action)>,
+    /// Changes in flight when a second interrupt stopped the wait for them. Their outcome is
+    /// unknown, and the next plan observes what they did.
+    pub abandoned: Vec<(Address, Action)>,
 }
 
 impl ApplyReport {
     /// True when every change finished.
     pub fn succeeded(&self) -> bool {
-        self.failed.is_empty() && self.skipped.is_empty()
+        self.failed.is_empty() && self.skipped.is_empty() && self.not_started.is_empty() && self.abandoned.is_empty()
     }
 
     /// Counts the finished changes in the plan's terms: added, changed, destroyed.
@@ -133,6 +148,9 @@ impl ApplyReport {
 }
 
 /// Applies a plan, saving state after every finished change.
+///
+/// After [`Stop::Drain`] is requested through `options.interrupt`, no new change starts and the
+/// apply returns once the changes in flight end. After [`Stop::Abandon`] it returns at once.
 ///
 /// # Errors
 /// Fails only when state cannot be saved. No further change starts after that, and the last
@@ -150,23 +168,36 @@ pub async fn apply(
     store.save(&walk.state).await?;
 
     let mut running = FuturesUnordered::new();
+    let mut started = BTreeSet::new();
+    let mut in_flight = BTreeSet::new();
     let mut report = ApplyReport::default();
+    let interrupt = &options.interrupt;
     loop {
-        while running.len() < options.parallelism.max(1) {
+        while running.len() < options.parallelism.max(1) && interrupt.requested() == Stop::No {
             let Some(step) = walk.ready.pop_front() else { break };
             let change = walk.changes[&step.address];
             observer.on_event(&ApplyEvent::Started { address: &change.address, action: step.action(change) });
             let after = walk.resolve_after(change);
-            running.push(run_step(step, change, after, providers, plan, options));
+            started.insert(step.clone());
+            in_flight.insert(step.clone());
+            running.push(run_step(step, change, after, providers, plan, options.operation_timeout));
         }
-        let Some((step, outcome)) = running.next().await else { break };
+        let next = tokio::select! {
+            biased;
+            () = interrupt.reached(Stop::Abandon) => None,
+            next = running.next() => next,
+        };
+        let Some((step, outcome)) = next else { break };
+        in_flight.remove(&step);
         let change = walk.changes[&step.address];
         let action = step.action(change);
         match outcome {
             Ok((applied, elapsed)) => {
+                let id = applied.as_ref().map(|applied| applied.id.clone());
                 walk.record(&step, applied);
                 store.save(&walk.state).await?;
-                observer.on_event(&ApplyEvent::Finished { address: &step.address, action, elapsed });
+                let id = id.as_deref();
+                observer.on_event(&ApplyEvent::Finished { address: &step.address, action, elapsed, id });
                 report.applied.push((step.address.clone(), action));
                 walk.release_dependents(&step);
             }
@@ -188,6 +219,21 @@ pub async fn apply(
             }
         }
     }
+
+    report.interrupted = interrupt.requested();
+    let with_action = |step: Step| {
+        let action = step.action(walk.changes[&step.address]);
+        (step.address, action)
+    };
+    report.abandoned = in_flight.into_iter().map(with_action).collect();
+    report.not_started = walk.not_started(&started).into_iter().map(with_action).collect();
+    if report.interrupted != Stop::No {
+        tracing::debug!(
+            abandoned = report.abandoned.len(),
+            not_started = report.not_started.len(),
+            "apply interrupted"
+        );
+    }
     Ok((report, walk.state))
 }
 
@@ -199,7 +245,7 @@ async fn run_step(
     after: Result<Attributes, ChangeError>,
     providers: &Providers,
     plan: &Plan,
-    options: ApplyOptions,
+    operation_timeout: Duration,
 ) -> (Step, Outcome) {
     let action = step.action(change);
     let span = tracing::debug_span!("change", resource = %change.address, action = %action);
@@ -208,9 +254,9 @@ async fn run_step(
             providers.get(&change.address.provider()).ok_or(ChangeError::NoProvider(change.address.provider()))?;
         let started = Instant::now();
         let call = call_provider(provider.as_ref(), change, action, after?, &plan.environment);
-        let applied = tokio::time::timeout(options.operation_timeout, call)
+        let applied = tokio::time::timeout(operation_timeout, call)
             .await
-            .map_err(|_| ChangeError::TimedOut(options.operation_timeout))??;
+            .map_err(|_| ChangeError::TimedOut(operation_timeout))??;
         tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "change finished");
         Ok((applied, started.elapsed()))
     }

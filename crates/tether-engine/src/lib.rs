@@ -14,4 +14,5 @@ pub use apply::{
 pub use history::{AuditRecord, AuditSummary, Outcome};
 pub use lock::{LockError, LockHolder, LockInfo, StateLock, acquire_lock};
 pub use provider::{Applied, ApplyRequest, DeleteRequest, ObserveScope, Provider, ProviderError};
-pub use state_store::{LocalStateStore, StateError, StateStore};
+pub use state_store::{LocalStateStore, StateError, StateStore, check_document_name};
+pub use walk::{Interrupt, Stop};

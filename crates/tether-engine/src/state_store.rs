@@ -40,6 +40,38 @@ pub trait StateStore: Send + Sync {
     /// # Errors
     /// Fails when no lock or another lock is held, or when the backend cannot break it.
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, LockError>;
+
+    /// Reads the auxiliary document `name` that is kept with the environment's state, such as the
+    /// last announced drift; `None` when none was saved. Documents are not part of the state: they
+    /// hold no secrets and no record of what was applied. See [`check_document_name`].
+    ///
+    /// # Errors
+    /// Fails on an invalid name, or when the document cannot be read or is not JSON.
+    async fn load_document(&self, environment: &str, name: &str) -> Result<Option<serde_json::Value>, StateError>;
+
+    /// Replaces the document `name` atomically: a reader sees the old or the new document.
+    ///
+    /// # Errors
+    /// Fails on an invalid name, or when the document cannot be written.
+    async fn save_document(
+        &self,
+        environment: &str,
+        name: &str,
+        document: &serde_json::Value,
+    ) -> Result<(), StateError>;
+}
+
+/// Checks a document name: 1 to 40 lowercase letters, digits and inner hyphens, so that it fits in
+/// a file name and in a Kubernetes object name.
+///
+/// # Errors
+/// Returns [`StateError::InvalidDocumentName`].
+pub fn check_document_name(name: &str) -> Result<(), StateError> {
+    let allowed = name.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-');
+    if name.is_empty() || name.len() > 40 || !allowed || name.starts_with('-') || name.ends_with('-') {
+        return Err(StateError::InvalidDocumentName { name: name.to_owned() });
+    }
+    Ok(())
 }
 
 /// A state that could not be read or written.
@@ -93,6 +125,30 @@ pub enum StateError {
     Conflict {
         /// The state's location.
         location: String,
+    },
+    /// A document name that [`check_document_name`] refuses; a programming error, not user input.
+    #[error("`{name}` is not a valid document name: use 1 to 40 lowercase letters, digits and inner hyphens")]
+    InvalidDocumentName {
+        /// The refused name.
+        name: String,
+    },
+    /// A document kept beside the state file could not be read or written.
+    #[error("cannot access the document {path}")]
+    DocumentIo {
+        /// The document's file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A document is not valid JSON.
+    #[error("the document {location} is corrupt; delete it, tether writes it again")]
+    DocumentCorrupt {
+        /// The document's file or object.
+        location: String,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
     },
     /// The file belongs to another environment.
     #[error(
@@ -155,26 +211,38 @@ impl LocalStateStore {
         Ok(state)
     }
 
-    fn write_atomically(&self, bytes: &[u8]) -> Result<(), StateError> {
-        let directory = match self.path.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        std::fs::create_dir_all(&directory).map_err(|error| self.io_error(error))?;
-        let mut file = tempfile::Builder::new()
-            .prefix(".tether-state-")
-            .tempfile_in(&directory)
-            .map_err(|error| self.io_error(error))?;
-        restrict_to_owner(file.as_file()).map_err(|error| self.io_error(error))?;
-        file.write_all(bytes).map_err(|error| self.io_error(error))?;
-        file.as_file().sync_all().map_err(|error| self.io_error(error))?;
-        file.persist(&self.path).map_err(|error| self.io_error(error.error))?;
-        // The rename is durable only once the directory entry is on disk.
-        if let Ok(handle) = std::fs::File::open(&directory) {
-            let _ = handle.sync_all();
-        }
-        Ok(())
+    /// Returns the file of document `name`: `<environment>.<name>.json` beside the state file,
+    /// where `<environment>` is the state file's name without `.state.json` (or `.json`).
+    pub fn document_path(&self, name: &str) -> PathBuf {
+        let file_name = self.path.file_name().and_then(|file_name| file_name.to_str()).unwrap_or("state.json");
+        let stem =
+            file_name.strip_suffix(".state.json").or_else(|| file_name.strip_suffix(".json")).unwrap_or(file_name);
+        self.path.with_file_name(format!("{stem}.{name}.json"))
     }
+
+    fn write_atomically(&self, bytes: &[u8]) -> Result<(), StateError> {
+        write_file_atomically(&self.path, bytes).map_err(|error| self.io_error(error))
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory (fsync, rename), with
+/// owner-only permissions, so that a reader sees the old or the new content.
+fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&directory)?;
+    let mut file = tempfile::Builder::new().prefix(".tether-state-").tempfile_in(&directory)?;
+    restrict_to_owner(file.as_file())?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|error| error.error)?;
+    // The rename is durable only once the directory entry is on disk.
+    if let Ok(handle) = std::fs::File::open(&directory) {
+        let _ = handle.sync_all();
+    }
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -217,6 +285,33 @@ impl StateStore for LocalStateStore {
 
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, LockError> {
         local_lock::force_unlock(&local_lock::lock_path(&self.path), id)
+    }
+
+    /// Reads the document beside the state file, which already belongs to one environment.
+    async fn load_document(&self, _environment: &str, name: &str) -> Result<Option<serde_json::Value>, StateError> {
+        check_document_name(name)?;
+        let path = self.document_path(name);
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StateError::DocumentIo { path, source }),
+        };
+        let location = path.display().to_string();
+        serde_json::from_slice(&bytes).map(Some).map_err(|source| StateError::DocumentCorrupt { location, source })
+    }
+
+    async fn save_document(
+        &self,
+        _environment: &str,
+        name: &str,
+        document: &serde_json::Value,
+    ) -> Result<(), StateError> {
+        check_document_name(name)?;
+        let path = self.document_path(name);
+        // Serializing a `serde_json::Value` cannot fail.
+        let mut bytes = serde_json::to_vec_pretty(document).unwrap_or_default();
+        bytes.push(b'\n');
+        write_file_atomically(&path, &bytes).map_err(|source| StateError::DocumentIo { path, source })
     }
 }
 
@@ -271,6 +366,54 @@ mod tests {
         std::fs::write(&path, br#"{"format_version": 99}"#).unwrap();
         let error = runtime().block_on(LocalStateStore::new(&path).load("ai-dev")).unwrap_err();
         assert!(matches!(error, StateError::NewerFormat { found: 99, .. }), "{error}");
+    }
+
+    #[test]
+    fn local_documents_round_trip_beside_state_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStateStore::new(dir.path().join("ai-dev.state.json"));
+        assert_eq!(runtime().block_on(store.load_document("ai-dev", "drift-report")).unwrap(), None);
+
+        let document = serde_json::json!({"announced": [{"address": "cluster.node_pool.gpu"}]});
+        runtime().block_on(store.save_document("ai-dev", "drift-report", &document)).unwrap();
+
+        assert!(dir.path().join("ai-dev.drift-report.json").is_file());
+        assert!(!dir.path().join("ai-dev.state.json").exists(), "a document is not the state");
+        let loaded = runtime().block_on(store.load_document("ai-dev", "drift-report")).unwrap();
+        assert_eq!(loaded, Some(document));
+    }
+
+    #[test]
+    fn document_names_are_checked() {
+        for name in ["drift-report", "a", "x1"] {
+            assert!(check_document_name(name).is_ok(), "{name}");
+        }
+        for name in ["", "-a", "a-", "Drift", "a/b", "a.b", "../x", &"a".repeat(41)] {
+            assert!(matches!(check_document_name(name), Err(StateError::InvalidDocumentName { .. })), "{name}");
+        }
+        let store = LocalStateStore::new("/nonexistent/ai-dev.state.json");
+        let error = runtime().block_on(store.load_document("ai-dev", "../state")).unwrap_err();
+        assert!(matches!(error, StateError::InvalidDocumentName { .. }), "{error}");
+    }
+
+    #[test]
+    fn corrupt_document_names_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("s.drift-report.json"), b"{").unwrap();
+        let store = LocalStateStore::new(dir.path().join("s.json"));
+        let error = runtime().block_on(store.load_document("ai-dev", "drift-report")).unwrap_err();
+        assert!(error.to_string().contains("s.drift-report.json is corrupt"), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn local_document_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStateStore::new(dir.path().join("ai-dev.state.json"));
+        runtime().block_on(store.save_document("ai-dev", "drift-report", &serde_json::json!({}))).unwrap();
+        let metadata = std::fs::metadata(dir.path().join("ai-dev.drift-report.json")).unwrap();
+        assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
     }
 
     #[cfg(unix)]

@@ -10,6 +10,9 @@
 //! dependents have moved to the new one.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use tokio::sync::watch;
 
 use tether_model::{Action, Address, Attributes, Plan, Reference, ResourceChange, State, StateResource, Value};
 
@@ -174,6 +177,12 @@ impl<'a> Walk<'a> {
         }
     }
 
+    /// Lists the steps that are still part of the walk but not in `started`, in step order: what an
+    /// interrupted apply never began.
+    pub fn not_started(&self, started: &BTreeSet<Step>) -> Vec<Step> {
+        self.waiting_on.keys().filter(|step| !started.contains(*step)).cloned().collect()
+    }
+
     /// Removes every transitive dependent of a failed step from the walk and returns them.
     pub fn skip_dependents(&mut self, failed: &Step) -> Vec<Step> {
         let mut skipped = Vec::new();
@@ -221,4 +230,73 @@ fn step_dependencies(changes: &BTreeMap<Address, &ResourceChange>) -> BTreeMap<S
         }
     }
     waiting_on
+}
+
+/// How far a running apply has been asked to stop. The levels only go up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stop {
+    /// Keep going.
+    #[default]
+    No,
+    /// Start no new change, but wait for the ones in flight to finish or time out and record them.
+    Drain,
+    /// Stop waiting for the changes in flight. What finished before is already recorded, because
+    /// each finished change is saved to state on its own.
+    Abandon,
+}
+
+/// A stop request shared between the code that interrupts an apply (the CLI's signal handler) and the
+/// apply itself. Clones share one request.
+#[derive(Debug, Clone)]
+pub struct Interrupt {
+    level: Arc<watch::Sender<Stop>>,
+}
+
+impl Default for Interrupt {
+    fn default() -> Interrupt {
+        Interrupt { level: Arc::new(watch::Sender::new(Stop::No)) }
+    }
+}
+
+impl Interrupt {
+    /// Raises the request to `stop`; a lower level than the current one changes nothing.
+    pub fn request(&self, stop: Stop) {
+        self.level.send_if_modified(|level| {
+            let raised = stop > *level;
+            if raised {
+                *level = stop;
+            }
+            raised
+        });
+    }
+
+    /// Returns the current request.
+    pub fn requested(&self) -> Stop {
+        *self.level.borrow()
+    }
+
+    /// Waits until the request reaches `stop`.
+    pub async fn reached(&self, stop: Stop) {
+        let mut receiver = self.level.subscribe();
+        // The sender lives in `self`, so the channel cannot close while this waits.
+        let _ = receiver.wait_for(|level| *level >= stop).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn interrupt_levels_only_rise() {
+        let interrupt = Interrupt::default();
+        let shared = interrupt.clone();
+        assert_eq!(interrupt.requested(), Stop::No);
+
+        shared.request(Stop::Abandon);
+        interrupt.request(Stop::Drain);
+
+        assert_eq!(interrupt.requested(), Stop::Abandon);
+        interrupt.reached(Stop::Drain).await;
+    }
 }

@@ -4,10 +4,17 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
+use tower::buffer::BufferLayer;
+use tower::retry::RetryLayer;
 
 use crate::discovery::DiscoveryCache;
+use crate::retry::{RetrySettings, TransientRetry};
+
+/// Requests that may wait at once for the client's shared connection service; more wait to enqueue.
+const REQUEST_QUEUE: usize = 1024;
 
 /// The kubeconfig file and context that locate the management cluster and its credentials.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -19,7 +26,7 @@ pub struct KubeOptions {
     pub context: Option<String>,
 }
 
-/// Timeouts of every request to the API server.
+/// Timeouts and retries of every request to the API server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientTimeouts {
     /// Time allowed to open a TCP connection (and finish TLS).
@@ -28,6 +35,8 @@ pub struct ClientTimeouts {
     pub read: Duration,
     /// Time allowed for each write of a request.
     pub write: Duration,
+    /// Retries of throttled requests, server errors and dropped connections.
+    pub retry: RetrySettings,
 }
 
 impl Default for ClientTimeouts {
@@ -38,6 +47,7 @@ impl Default for ClientTimeouts {
             connect: Duration::from_secs(10),
             read: Duration::from_secs(30),
             write: Duration::from_secs(30),
+            retry: RetrySettings::default(),
         }
     }
 }
@@ -94,6 +104,9 @@ fn describe_kubeconfig(path: Option<&PathBuf>) -> String {
 pub struct TetherKube {
     pub(crate) client: Client,
     pub(crate) discovery: DiscoveryCache,
+    /// The provider whose addresses this client observes: `cluster`, or `hosted` for the client
+    /// of the hosted cluster.
+    pub(crate) provider: tether_model::ProviderId,
     cluster_url: String,
 }
 
@@ -111,8 +124,9 @@ impl TetherKube {
 
     /// Builds a provider from a kubeconfig with the given timeouts.
     ///
-    /// kube's own retry of 429, 503 and 504 responses is turned off: those errors reach the
-    /// engine as retryable, and retrying is its policy.
+    /// kube's own retry of 429, 503 and 504 responses is turned off in favour of tether's, which
+    /// is bounded by `timeouts.retry`, also covers 500, 502 and dropped connections, and logs each
+    /// retry. An error that outlasts the retries reaches the engine marked retryable.
     ///
     /// # Errors
     /// As [`TetherKube::connect`].
@@ -130,15 +144,23 @@ impl TetherKube {
         config.default_retry = false;
 
         let cluster_url = config.cluster_url.to_string();
-        let client = Client::try_from(config)
-            .map_err(|source| ConnectError::Client { cluster_url: cluster_url.clone(), source })?;
+        let client = ClientBuilder::try_from(config)
+            .map_err(|source| ConnectError::Client { cluster_url: cluster_url.clone(), source })?
+            .with_layer(&BufferLayer::new(REQUEST_QUEUE))
+            .with_layer(&RetryLayer::new(TransientRetry::new(timeouts.retry)))
+            .build();
         tracing::debug!(%cluster_url, "Kubernetes client created");
         Ok(TetherKube::from_client(client, cluster_url))
     }
 
     /// Builds a provider over an existing client, e.g. one with custom middleware.
     pub fn from_client(client: Client, cluster_url: impl Into<String>) -> TetherKube {
-        TetherKube { client, discovery: DiscoveryCache::default(), cluster_url: cluster_url.into() }
+        TetherKube {
+            client,
+            discovery: DiscoveryCache::default(),
+            provider: tether_model::ProviderId::Cluster,
+            cluster_url: cluster_url.into(),
+        }
     }
 
     /// Returns the API server's URL.

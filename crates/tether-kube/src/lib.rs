@@ -14,21 +14,27 @@
 mod apply;
 mod client;
 mod delete;
+mod discover;
 mod discovery;
 mod error;
 mod history;
+mod hosted;
 mod lease;
 mod object;
 mod observe;
 mod provider;
 mod readiness;
+mod retry;
 mod secrets;
 mod state_store;
 
 pub use apply::FIELD_MANAGER;
 pub use client::{ClientTimeouts, ConnectError, KubeOptions, TetherKube};
+pub use retry::RetrySettings;
+pub use discover::FoundObject;
 pub use error::KubeError;
 pub use history::{HISTORY_LABEL, History, HistoryError};
+pub use hosted::{HostedError, HostedTarget, TetherHosted};
 pub use lease::{LEASE_DURATION, LOCK_ANNOTATION};
 pub use object::{ADDRESS_ANNOTATION, ENVIRONMENT_LABEL, KindRef, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 pub use readiness::{ReadinessTarget, ReadyKind, WaitError, not_ready_reason};

@@ -6,7 +6,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use kube::Resource as _;
 use kube::api::{DynamicObject, ListParams};
 use tether_engine::{ObserveScope, ProviderError};
-use tether_model::{Address, ObservedResource, ProviderId, Value};
+use tether_model::{Address, Attributes, ObservedResource, ProviderId, Value};
 use tracing::Instrument as _;
 
 use crate::client::TetherKube;
@@ -19,6 +19,13 @@ const CONCURRENT_LISTS: usize = 4;
 
 /// The annotation `kubectl apply` writes. It repeats the whole object, Secret data included.
 const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// The observed attribute that summarises `metadata.managedFields`: a list of
+/// `{manager, operation, fields}` with one entry per field manager and operation on the main
+/// resource (subresources such as `status` are left out), `fields` being the dotted paths of the
+/// fields that manager owns. Drift detection reads it (tether-plan's `drift` module); the planner
+/// never compares it, because the file does not set it.
+pub const FIELD_OWNERS_ATTRIBUTE: &str = "fieldOwners";
 
 /// Metadata fields the server writes, which are never desired.
 const SERVER_METADATA: [&str; 5] = ["managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"];
@@ -36,7 +43,7 @@ impl TetherKube {
         const OPERATION: &str = "observe of the management cluster";
         let selector =
             ownership_selector(scope.environment).map_err(|problem| ProviderError::permanent(OPERATION, problem))?;
-        let kinds = kinds_to_observe(scope).map_err(|error| error.into_provider_error(OPERATION))?;
+        let kinds = kinds_to_observe(scope, self.provider).map_err(|error| error.into_provider_error(OPERATION))?;
         tracing::debug!(kinds = kinds.len(), "observing the management cluster");
 
         // The futures are built before the stream, because a closure inside the stream makes the
@@ -47,6 +54,8 @@ impl TetherKube {
 
         let observed =
             merge_by_address(lists.into_iter().flatten()).map_err(|error| error.into_provider_error(OPERATION))?;
+        // Objects the state records without tether's labels yet, e.g. imported ones, are read by name.
+        let observed = self.observe_recorded(scope, observed).await?;
         tracing::debug!(resources = observed.len(), "management cluster observed");
         Ok(observed)
     }
@@ -65,7 +74,7 @@ impl TetherKube {
                 .await
                 .map_err(|error| error.into_provider_error(&operation))?;
             tracing::debug!(items = items.len(), "listed");
-            Ok(items.into_iter().filter_map(|item| to_observed(item, kind)).collect())
+            Ok(items.into_iter().filter_map(|item| to_observed(item, kind, self.provider)).collect())
         }
         .instrument(span)
         .await
@@ -99,20 +108,20 @@ impl TetherKube {
     }
 }
 
-/// Collects the kinds of the desired resources and of this provider's resources in the state.
-fn kinds_to_observe(scope: &ObserveScope<'_>) -> Result<BTreeSet<KindRef>, KubeError> {
+/// Collects the kinds of the desired resources and of `provider`'s resources in the state.
+fn kinds_to_observe(scope: &ObserveScope<'_>, provider: ProviderId) -> Result<BTreeSet<KindRef>, KubeError> {
     let desired = scope.desired.iter().map(|resource| (&resource.address, &resource.attributes));
     let recorded = scope.state.resources.iter().map(|(address, resource)| (address, &resource.attributes));
     desired
         .chain(recorded)
-        .filter(|(address, _)| address.provider() == ProviderId::Cluster)
+        .filter(|(address, _)| address.provider() == provider)
         .map(|(address, attributes)| KindRef::from_attributes(address, attributes))
         .collect()
 }
 
 /// Converts a listed object into an observed resource, or skips it with a warning when it has no
-/// valid address annotation.
-fn to_observed(mut object: serde_json::Value, kind: &KindRef) -> Option<Found> {
+/// valid address annotation of `provider`.
+fn to_observed(object: serde_json::Value, kind: &KindRef, provider: ProviderId) -> Option<Found> {
     let metadata = &object["metadata"];
     let name = metadata["name"].as_str().unwrap_or_default();
     let id = object_id(metadata["namespace"].as_str(), name);
@@ -120,14 +129,27 @@ fn to_observed(mut object: serde_json::Value, kind: &KindRef) -> Option<Found> {
 
     let annotation = metadata["annotations"][ADDRESS_ANNOTATION].as_str();
     let address = match annotation.map(str::parse::<Address>) {
-        Some(Ok(address)) if address.provider() == ProviderId::Cluster => address,
+        Some(Ok(address)) if address.provider() == provider => address,
         _ => {
             tracing::warn!(object = %description, annotation, "ignoring an object with tether's labels but without a valid `{ADDRESS_ANNOTATION}` annotation for a cluster address");
             return None;
         }
     };
 
+    let (id, attributes) = observed_attributes(object, kind)?;
+    Some(Found { object: description, observed: ObservedResource { address, id, attributes } })
+}
+
+/// Converts a listed object into its id and observed attributes: server metadata removed,
+/// `apiVersion` and `kind` set, Secret data sensitive. `None` when the object is not a JSON object.
+pub(crate) fn observed_attributes(mut object: serde_json::Value, kind: &KindRef) -> Option<(String, Attributes)> {
+    let metadata = &object["metadata"];
+    let id = object_id(metadata["namespace"].as_str(), metadata["name"].as_str().unwrap_or_default());
+    let owners = field_owners(&object["metadata"]["managedFields"]);
     strip_server_fields(&mut object);
+    if let Some(owners) = owners {
+        object[FIELD_OWNERS_ATTRIBUTE] = owners;
+    }
     object["apiVersion"] = kind.api_version.clone().into();
     object["kind"] = kind.kind.clone().into();
     let Value::Map(mut attributes) = Value::from_json(&object) else {
@@ -136,8 +158,53 @@ fn to_observed(mut object: serde_json::Value, kind: &KindRef) -> Option<Found> {
     if is_secret(&kind.api_version, &kind.kind) {
         protect_secret_data(&mut attributes);
     }
+    Some((id, attributes))
+}
 
-    Some(Found { object: description, observed: ObservedResource { address, id, attributes } })
+/// Summarises `managedFields` as [`FIELD_OWNERS_ATTRIBUTE`] describes; `None` when the server
+/// returned none, so that drift detection compares every field as tether's.
+fn field_owners(managed_fields: &serde_json::Value) -> Option<serde_json::Value> {
+    let entries = managed_fields.as_array().filter(|entries| !entries.is_empty())?;
+    let owners: Vec<serde_json::Value> = entries
+        .iter()
+        .filter(|entry| entry["subresource"].as_str().is_none_or(str::is_empty))
+        .filter(|entry| entry["fieldsType"].as_str().is_none_or(|kind| kind == "FieldsV1"))
+        .map(|entry| {
+            let mut fields = BTreeSet::new();
+            if let Some(root) = entry["fieldsV1"].as_object() {
+                owned_paths(root, &mut Vec::new(), &mut fields);
+            }
+            serde_json::json!({
+                "manager": entry["manager"].as_str().unwrap_or_default(),
+                "operation": entry["operation"].as_str().unwrap_or_default(),
+                "fields": fields.into_iter().collect::<Vec<String>>(),
+            })
+        })
+        .collect();
+    Some(serde_json::Value::Array(owners))
+}
+
+/// Collects the dotted paths that a `fieldsV1` tree owns. `f:<name>` descends into a field, an
+/// empty tree or `.` owns the field itself, and list members (`k:`, `v:`, `i:`) count as owning
+/// part of the list, which drift compares whole.
+fn owned_paths(tree: &serde_json::Map<String, serde_json::Value>, path: &mut Vec<String>, out: &mut BTreeSet<String>) {
+    if tree.is_empty() && !path.is_empty() {
+        out.insert(path.join("."));
+        return;
+    }
+    for (key, child) in tree {
+        match (key.strip_prefix("f:"), child.as_object()) {
+            (Some(name), Some(child)) => {
+                path.push(name.to_owned());
+                owned_paths(child, path, out);
+                path.pop();
+            }
+            _ if !path.is_empty() => {
+                out.insert(path.join("."));
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Removes the metadata the server writes and the `kubectl apply` annotation.
@@ -184,7 +251,8 @@ mod tests {
     use super::*;
 
     fn observe_one(object: serde_json::Value, kind: &KindRef) -> Option<(Address, String, Attributes)> {
-        to_observed(object, kind).map(|found| (found.observed.address, found.observed.id, found.observed.attributes))
+        to_observed(object, kind, ProviderId::Cluster)
+            .map(|found| (found.observed.address, found.observed.id, found.observed.attributes))
     }
 
     fn kind(api_version: &str, kind: &str) -> KindRef {
@@ -227,6 +295,41 @@ mod tests {
     }
 
     #[test]
+    fn managed_fields_become_field_owners() {
+        let mut object = listed_node_pool();
+        object["metadata"]["managedFields"] = json!([
+            {"manager": "tether", "operation": "Apply", "apiVersion": "hypershift.openshift.io/v1beta1",
+             "fieldsType": "FieldsV1", "fieldsV1": {
+                "f:metadata": {"f:labels": {"f:app.kubernetes.io/managed-by": {}}},
+                "f:spec": {"f:autoScaling": {"f:max": {}, "f:min": {}},
+                           "f:taints": {"k:{\"effect\":\"NoSchedule\",\"key\":\"nvidia.com/gpu\"}": {".": {}, "f:value": {}}}}}},
+            {"manager": "kubectl-edit", "operation": "Update", "time": "2025-01-01T00:00:00Z",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:release": {".": {}, "f:image": {}}}}},
+            {"manager": "nodepool-controller", "operation": "Update", "subresource": "status",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:replicas": {}}}}
+        ]);
+
+        let (_, _, attributes) = observe_one(object, &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
+
+        let expected = Value::from_json(&json!([
+            {"manager": "tether", "operation": "Apply", "fields": [
+                "metadata.labels.app.kubernetes.io/managed-by", "spec.autoScaling.max", "spec.autoScaling.min",
+                "spec.taints"]},
+            {"manager": "kubectl-edit", "operation": "Update", "fields": ["spec.release", "spec.release.image"]}
+        ]));
+        assert_eq!(attributes[FIELD_OWNERS_ATTRIBUTE], expected);
+        assert!(!attributes["metadata"].as_map().unwrap().contains_key("managedFields"));
+    }
+
+    #[test]
+    fn without_managed_fields_there_are_no_field_owners() {
+        let mut object = listed_node_pool();
+        object["metadata"].as_object_mut().unwrap().remove("managedFields");
+        let (_, _, attributes) = observe_one(object, &kind("hypershift.openshift.io/v1beta1", "NodePool")).unwrap();
+        assert!(!attributes.contains_key(FIELD_OWNERS_ATTRIBUTE));
+    }
+
+    #[test]
     fn cluster_scoped_id_is_name() {
         let object = json!({"metadata": {"name": "onprem-routes", "annotations": {"tether.dev/address": "cluster.machine_config.onprem-routes"}}});
         let (_, id, _) = observe_one(object, &kind("machineconfiguration.openshift.io/v1", "MachineConfig")).unwrap();
@@ -262,7 +365,10 @@ mod tests {
         let node_pool = kind("hypershift.openshift.io/v1beta1", "NodePool");
         let mut copy = listed_node_pool();
         copy["metadata"]["namespace"] = json!("other");
-        let found = [to_observed(listed_node_pool(), &node_pool).unwrap(), to_observed(copy, &node_pool).unwrap()];
+        let found = [
+            to_observed(listed_node_pool(), &node_pool, ProviderId::Cluster).unwrap(),
+            to_observed(copy, &node_pool, ProviderId::Cluster).unwrap(),
+        ];
         let error = merge_by_address(found).unwrap_err();
         assert_eq!(
             error.to_string(),
@@ -288,7 +394,8 @@ mod tests {
         state.resources.insert(Address::aws("vpc", "main"), recorded(Attributes::new()));
 
         let scope = ObserveScope { environment: "ai-dev", desired: &desired, state: &state };
-        let kinds: Vec<String> = kinds_to_observe(&scope).unwrap().iter().map(ToString::to_string).collect();
+        let kinds: Vec<String> =
+            kinds_to_observe(&scope, ProviderId::Cluster).unwrap().iter().map(ToString::to_string).collect();
         assert_eq!(kinds, ["MachineConfig (machineconfiguration.openshift.io/v1)", "Secret (v1)"]);
     }
 }

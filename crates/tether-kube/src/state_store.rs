@@ -13,10 +13,10 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use k8s_openapi::ByteString;
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use sha2::{Digest as _, Sha256};
-use tether_engine::{LockError, LockInfo, StateError, StateLock, StateStore};
+use tether_engine::{LockError, LockInfo, StateError, StateLock, StateStore, check_document_name};
 use tether_model::{STATE_FORMAT_VERSION, State};
 
 use crate::error::KubeError;
@@ -35,6 +35,8 @@ const STATE_KEY: &str = "state.json";
 const CHUNKS_KEY: &str = "chunks";
 const SERIAL_KEY: &str = "serial";
 const DIGEST_KEY: &str = "sha256";
+/// The key of a document's JSON in its ConfigMap.
+const DOCUMENT_KEY: &str = "document.json";
 
 /// State in Secrets of one namespace on the management cluster, locked by a Lease.
 pub struct KubeStateStore {
@@ -103,6 +105,21 @@ impl KubeStateStore {
             (STATE_LABEL.to_owned(), self.environment.clone()),
             ("tether.dev/state-part".to_owned(), part.to_owned()),
         ])
+    }
+
+    /// Returns the name of document `name`'s ConfigMap: `tether-<environment>-<name>`. Documents
+    /// hold no secrets, so a ConfigMap suffices.
+    fn document_name(&self, name: &str) -> String {
+        format!("tether-{}-{name}", self.environment)
+    }
+
+    fn config_maps(&self) -> Api<ConfigMap> {
+        Api::namespaced(self.client.clone(), &self.namespace)
+    }
+
+    fn document_error(&self, operation: &'static str, object: &str, error: kube::Error) -> StateError {
+        let source = Box::new(KubeError::from_kube(error, &Redactor::default()));
+        StateError::Remote { operation, location: format!("ConfigMap {}/{object}", self.namespace), source }
     }
 
     /// Reads the chunks that the index names and checks their digest.
@@ -311,5 +328,53 @@ impl StateStore for KubeStateStore {
 
     async fn force_unlock(&self, id: &str) -> Result<LockInfo, LockError> {
         lease::force_unlock(Api::namespaced(self.client.clone(), &self.namespace), &self.environment, id).await
+    }
+
+    async fn load_document(&self, environment: &str, name: &str) -> Result<Option<serde_json::Value>, StateError> {
+        debug_assert_eq!(environment, self.environment);
+        check_document_name(name)?;
+        let object = self.document_name(name);
+        let found =
+            self.config_maps().get_opt(&object).await.map_err(|error| self.document_error("read", &object, error))?;
+        let Some(text) = found.and_then(|config_map| config_map.data).and_then(|mut data| data.remove(DOCUMENT_KEY))
+        else {
+            return Ok(None);
+        };
+        let location = format!("ConfigMap {}/{object}", self.namespace);
+        serde_json::from_str(&text).map(Some).map_err(|source| StateError::DocumentCorrupt { location, source })
+    }
+
+    /// Writes the ConfigMap with one server-side apply, which replaces it atomically.
+    async fn save_document(
+        &self,
+        environment: &str,
+        name: &str,
+        document: &serde_json::Value,
+    ) -> Result<(), StateError> {
+        debug_assert_eq!(environment, self.environment);
+        check_document_name(name)?;
+        let object = self.document_name(name);
+        ensure_namespace(&self.client, &self.namespace)
+            .await
+            .map_err(|error| self.document_error("write", &object, error))?;
+        let config_map = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(object.clone()),
+                labels: Some(self.labels("document")),
+                ..ObjectMeta::default()
+            },
+            // Serializing a `serde_json::Value` cannot fail.
+            data: Some(BTreeMap::from([(
+                DOCUMENT_KEY.to_owned(),
+                serde_json::to_string(document).unwrap_or_default(),
+            )])),
+            ..ConfigMap::default()
+        };
+        let params = PatchParams::apply(crate::FIELD_MANAGER).force();
+        self.config_maps()
+            .patch(&object, &params, &Patch::Apply(&config_map))
+            .await
+            .map_err(|error| self.document_error("write", &object, error))?;
+        Ok(())
     }
 }

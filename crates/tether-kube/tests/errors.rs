@@ -41,7 +41,7 @@ async fn secret_apply_into_missing_namespace_hides_data() {
 async fn secret_apply_server_error_hides_data() {
     let harness = Harness::start().await;
     harness.create_all(ENVIRONMENT, &[common::namespace(ENVIRONMENT)]).await;
-    harness.server.inject_fault(Fault::fail(500).on("PATCH", "/secrets/"));
+    harness.server.inject_fault(Fault::fail(500).on("PATCH", "/secrets/").times(10));
 
     let error = harness.create(ENVIRONMENT, &common::pull_secret(ENVIRONMENT)).await.unwrap_err();
 
@@ -70,7 +70,7 @@ async fn secret_list_failure_hides_data() {
     let harness = Harness::start().await;
     let desired = [common::namespace(ENVIRONMENT), common::pull_secret(ENVIRONMENT)];
     harness.create_all(ENVIRONMENT, &desired).await;
-    harness.server.inject_fault(Fault::fail(503).on("GET", "/secrets"));
+    harness.server.inject_fault(Fault::fail(503).on("GET", "/secrets").times(10));
 
     let error = harness.observe(ENVIRONMENT, &desired).await.unwrap_err();
 
@@ -84,7 +84,7 @@ async fn secret_delete_failure_hides_data() {
     let harness = Harness::start().await;
     let desired = [common::namespace(ENVIRONMENT), common::pull_secret(ENVIRONMENT)];
     harness.create_all(ENVIRONMENT, &desired).await;
-    harness.server.inject_fault(Fault::fail(500).on("DELETE", "/secrets/"));
+    harness.server.inject_fault(Fault::fail(500).on("DELETE", "/secrets/").times(10));
 
     let error = harness.delete(ENVIRONMENT, "hcp-ai/ai-pull-secret", &desired[1]).await.unwrap_err();
 
@@ -94,10 +94,23 @@ async fn secret_delete_failure_hides_data() {
 }
 
 #[tokio::test]
-async fn throttled_apply_is_retryable_once() {
+async fn throttled_apply_retried_then_succeeds() {
     let harness = Harness::start().await;
     harness.create_all(ENVIRONMENT, &[common::namespace(ENVIRONMENT)]).await;
     harness.server.inject_fault(Fault::throttle(1).on("PATCH", "/hostedclusters/"));
+    let before = harness.server.requests().len();
+
+    harness.create(ENVIRONMENT, &common::hosted_cluster(ENVIRONMENT)).await.unwrap();
+
+    let patches = harness.server.requests()[before..].iter().filter(|request| request.method == "PATCH").count();
+    assert_eq!(patches, 2, "one throttled attempt, then one that succeeds");
+}
+
+#[tokio::test]
+async fn persistent_throttling_ends_retryable() {
+    let harness = Harness::start().await;
+    harness.create_all(ENVIRONMENT, &[common::namespace(ENVIRONMENT)]).await;
+    harness.server.inject_fault(Fault::throttle(0).on("PATCH", "/hostedclusters/").times(10));
     let before = harness.server.requests().len();
 
     let error = harness.create(ENVIRONMENT, &common::hosted_cluster(ENVIRONMENT)).await.unwrap_err();
@@ -106,7 +119,7 @@ async fn throttled_apply_is_retryable_once() {
     assert_eq!(error.operation, "server-side apply of HostedCluster hcp-ai/ai");
     assert!(error_chain(&error).contains("429 TooManyRequests"), "{}", error_chain(&error));
     let patches = harness.server.requests()[before..].iter().filter(|request| request.method == "PATCH").count();
-    assert_eq!(patches, 1, "kube's own retry is off, so the engine decides");
+    assert_eq!(patches, tether_kube::RetrySettings::default().max_attempts as usize, "bounded retries");
 }
 
 #[tokio::test]
@@ -126,7 +139,7 @@ async fn slow_response_times_out_retryable() {
     let server = KubeTestServer::start().await.unwrap();
     let timeouts = ClientTimeouts { read: Duration::from_millis(300), ..ClientTimeouts::default() };
     let harness = Harness::with_timeouts(server, timeouts).await;
-    harness.server.inject_fault(Fault::delay(Duration::from_secs(3)).on("GET", "/api/v1"));
+    harness.server.inject_fault(Fault::delay(Duration::from_secs(3)).on("GET", "/api/v1").times(10));
 
     let error = harness.observe(ENVIRONMENT, &[common::namespace(ENVIRONMENT)]).await.unwrap_err();
 

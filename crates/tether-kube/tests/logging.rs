@@ -44,7 +44,8 @@ async fn trace_logs_never_contain_secret_data() {
     let desired = [common::namespace(ENVIRONMENT), common::pull_secret(ENVIRONMENT)];
     harness.create_all(ENVIRONMENT, &desired).await;
     harness.observe(ENVIRONMENT, &desired).await.unwrap();
-    harness.server.inject_fault(Fault::fail(500).on("PATCH", "/secrets/"));
+    // More failures than the client's attempts, so the error reaches the caller.
+    harness.server.inject_fault(Fault::fail(500).on("PATCH", "/secrets/").times(10));
     harness.create(ENVIRONMENT, &desired[1]).await.unwrap_err();
     harness.delete(ENVIRONMENT, "hcp-ai/ai-pull-secret", &desired[1]).await.unwrap();
 

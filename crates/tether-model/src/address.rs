@@ -12,14 +12,18 @@ pub enum ProviderId {
     Aws,
     /// The on-prem management cluster: namespaces, secrets, HyperShift objects, MachineConfigs.
     Cluster,
+    /// The hosted cluster itself, reached through the kubeconfig its HostedCluster reports:
+    /// add-ons installed through Operator Lifecycle Manager and their operands.
+    Hosted,
 }
 
 impl ProviderId {
-    /// Returns the address prefix, `aws` or `cluster`.
+    /// Returns the address prefix, `aws`, `cluster` or `hosted`.
     pub fn as_str(self) -> &'static str {
         match self {
             ProviderId::Aws => "aws",
             ProviderId::Cluster => "cluster",
+            ProviderId::Hosted => "hosted",
         }
     }
 }
@@ -82,6 +86,14 @@ impl Address {
         Address::new(ProviderId::Cluster, kind, name).expect("catalogue builds cluster addresses from validated names")
     }
 
+    /// Builds an address for the hosted-cluster provider.
+    ///
+    /// # Panics
+    /// Panics on an invalid kind or name; use it only with names already validated.
+    pub fn hosted(kind: &str, name: &str) -> Address {
+        Address::new(ProviderId::Hosted, kind, name).expect("catalogue builds hosted addresses from validated names")
+    }
+
     /// Returns the provider that owns the resource.
     pub fn provider(&self) -> ProviderId {
         self.provider
@@ -113,7 +125,8 @@ impl FromStr for Address {
         let provider = match parts.next() {
             Some("aws") => ProviderId::Aws,
             Some("cluster") => ProviderId::Cluster,
-            _ => return Err(error("it must start with `aws.` or `cluster.`")),
+            Some("hosted") => ProviderId::Hosted,
+            _ => return Err(error("it must start with `aws.`, `cluster.` or `hosted.`")),
         };
         let (Some(kind), Some(name)) = (parts.next(), parts.next()) else {
             return Err(error("it must have the form `provider.kind.name`"));
@@ -149,7 +162,7 @@ mod tests {
     #[test]
     fn address_rejects_unknown_provider() {
         let error = "gcp.vpc.main".parse::<Address>().unwrap_err();
-        assert!(error.to_string().contains("`aws.` or `cluster.`"), "{error}");
+        assert!(error.to_string().contains("`aws.`, `cluster.` or `hosted.`"), "{error}");
     }
 
     #[test]

@@ -46,6 +46,52 @@ pub enum Disruption {
         /// The MachineConfigPool role, e.g. `master`.
         role: String,
     },
+    /// The resource lives in the hosted cluster, which tether reaches only once its HostedCluster
+    /// reports `Available=True` and a kubeconfig. Until then its observed form is unknown.
+    WaitsForHostedCluster {
+        /// The HostedCluster's address, e.g. `cluster.hosted_cluster.ai`.
+        cluster: String,
+        /// The reason it is not reachable yet, e.g. `it is created by this plan`.
+        because: String,
+    },
+    /// An operand that acts only on GPU nodes, while the GPU NodePool has none.
+    IdleWithoutGpuNodes {
+        /// The NodePool's name on the cluster.
+        pool: String,
+    },
+    /// A Subscription's channel or starting CSV changes: OLM upgrades the operator in place.
+    OperatorUpgrade {
+        /// The OLM package, e.g. `gpu-operator-certified`.
+        package: String,
+        /// The changed fields with old and new values, e.g. `channel stable -> v25.3`.
+        changes: String,
+    },
+    /// An Operator Lifecycle Manager Subscription is deleted: the operator it installed keeps its
+    /// ClusterServiceVersion, which OLM owns.
+    OperatorLeftToOlm {
+        /// The OLM package, e.g. `gpu-operator-certified`.
+        package: String,
+        /// The namespace of the Subscription and its ClusterServiceVersion.
+        namespace: String,
+    },
+}
+
+impl Disruption {
+    /// True when the change replaces, removes or reboots running nodes; false for notes about
+    /// what a change does not reach.
+    pub fn touches_nodes(&self) -> bool {
+        match self {
+            Disruption::RollingReplacement { .. }
+            | Disruption::PoolRemoved { .. }
+            | Disruption::ClusterReplaced { .. }
+            | Disruption::RollingReboot { .. } => true,
+            Disruption::NewNodesOnly { .. }
+            | Disruption::WaitsForHostedCluster { .. }
+            | Disruption::IdleWithoutGpuNodes { .. }
+            | Disruption::OperatorUpgrade { .. }
+            | Disruption::OperatorLeftToOlm { .. } => false,
+        }
+    }
 }
 
 /// The number of nodes a rollout touches.
@@ -90,6 +136,21 @@ impl fmt::Display for Disruption {
             Disruption::RollingReboot { role } => write!(
                 f,
                 "drains and reboots every node of the management cluster's `{role}` MachineConfigPool, one at a time"
+            ),
+            Disruption::WaitsForHostedCluster { cluster, because } => write!(
+                f,
+                "waits on {cluster} to report Available ({because}); its current form in the hosted cluster is known after apply"
+            ),
+            Disruption::IdleWithoutGpuNodes { pool } => {
+                write!(f, "does nothing until a GPU node exists: NodePool {pool} has no nodes now")
+            }
+            Disruption::OperatorUpgrade { package, changes } => write!(
+                f,
+                "upgrades operator {package} in place ({changes}); OLM installs the new version, after approval when approval is Manual"
+            ),
+            Disruption::OperatorLeftToOlm { package, namespace } => write!(
+                f,
+                "leaves the installed operator {package} to OLM: tether does not delete its ClusterServiceVersion in {namespace}, which goes only with that namespace, and the CRDs it installed stay"
             ),
         }
     }

@@ -8,6 +8,7 @@ use tether_catalog::{DesiredGraph, foreign_owner, kind_schema};
 use tether_model::{Action, Address, AttributeChange, Attributes, ObservedResource, Reference, State, Value};
 
 use crate::diff::diff_attributes;
+use crate::drift_owners::{FIELD_OWNERS_ATTRIBUTE, taken_over_by};
 
 /// The drift report format this version of tether writes.
 pub const DRIFT_FORMAT_VERSION: u32 = 1;
@@ -117,7 +118,8 @@ impl DriftReport {
 ///
 /// Only attributes recorded in state are compared, so fields tether never set (server defaults,
 /// other controllers' fields) are not drift. Fields that the catalogue lists as written by someone
-/// else under the applied configuration are skipped too.
+/// else under the applied configuration are skipped too, and so are fields that another field
+/// manager took over with server-side apply (see [`crate::drift_owners`]).
 pub fn classify_drift(input: &DriftInput<'_>) -> DriftReport {
     let observed: BTreeMap<&Address, &ObservedResource> =
         input.observed.iter().map(|resource| (&resource.address, resource)).collect();
@@ -179,6 +181,7 @@ fn drifted_attributes(
     diff_attributes(kind_schema(address), &stored, &reported)
         .into_iter()
         .filter(|change| foreign_owner(address, applied, &change.path).is_none())
+        .filter(|change| taken_over_by(observed, &change.path).is_none())
         .map(|AttributeChange { path, before, after, forces_replacement: _ }| DriftedAttribute {
             path,
             // `diff_attributes` always sets `after` to the applied (left-hand) value.
@@ -193,6 +196,7 @@ fn drifted_attributes(
 // TODO: record the digest of the stored form at apply so Secret contents can be checked too.
 fn comparable_applied(address: &Address, applied: &Attributes) -> Attributes {
     let mut attributes = applied.clone();
+    attributes.remove(FIELD_OWNERS_ATTRIBUTE);
     if address.kind() == "secret" {
         attributes.remove("stringData");
     }
@@ -213,7 +217,11 @@ fn pending_changes(desired: &DesiredGraph, state: &State) -> Vec<PendingChange> 
             continue;
         };
         let wanted = resolve_from_state(&resource.attributes, state);
-        let paths = changed_paths(&resource.address, &wanted, &recorded.attributes);
+        // A record made from an observation (an import) may carry the observed field owners,
+        // which the file never sets.
+        let mut applied = recorded.attributes.clone();
+        applied.remove(FIELD_OWNERS_ATTRIBUTE);
+        let paths = changed_paths(&resource.address, &wanted, &applied);
         if !paths.is_empty() {
             pending.push(PendingChange { address: resource.address.clone(), action: Action::Update, paths });
         }

@@ -72,11 +72,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     for change in changes.values_mut() {
         change.disruption = crate::disruption::analyse(change);
     }
+    let mut changes: Vec<ResourceChange> = changes.into_values().collect();
+    tether_catalog::annotate_plan(&mut changes);
 
     Ok(Plan {
         format_version: PLAN_FORMAT_VERSION,
         environment: input.environment.to_owned(),
-        changes: changes.into_values().collect(),
+        changes,
         fingerprint: fingerprint(input),
     })
 }

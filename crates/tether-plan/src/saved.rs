@@ -96,20 +96,28 @@ impl SavedPlan {
     /// # Errors
     /// Fails when the file cannot be read, is not a plan file, or comes from a newer tether.
     pub fn read(path: &Path) -> Result<SavedPlan, PlanFileError> {
-        let bytes = std::fs::read(path).map_err(|source| PlanFileError::Io { path: path.to_owned(), source })?;
-        let saved: SavedPlan = serde_json::from_slice(&bytes)
-            .map_err(|source| PlanFileError::Invalid { path: path.to_owned(), source })?;
-        if saved.kind != PLAN_FILE_KIND {
-            return Err(PlanFileError::WrongKind { path: path.to_owned(), kind: saved.kind });
+        /// The fields every plan file format keeps, read first so that a newer format is named as
+        /// such instead of failing on fields this version does not know.
+        #[derive(Deserialize)]
+        struct Header {
+            kind: String,
+            format_version: u32,
         }
-        if saved.format_version > PLAN_FILE_FORMAT_VERSION {
+
+        let bytes = std::fs::read(path).map_err(|source| PlanFileError::Io { path: path.to_owned(), source })?;
+        let invalid = |source| PlanFileError::Invalid { path: path.to_owned(), source };
+        let header: Header = serde_json::from_slice(&bytes).map_err(invalid)?;
+        if header.kind != PLAN_FILE_KIND {
+            return Err(PlanFileError::WrongKind { path: path.to_owned(), kind: header.kind });
+        }
+        if header.format_version > PLAN_FILE_FORMAT_VERSION {
             return Err(PlanFileError::NewerFormat {
                 path: path.to_owned(),
-                found: saved.format_version,
+                found: header.format_version,
                 supported: PLAN_FILE_FORMAT_VERSION,
             });
         }
-        Ok(saved)
+        serde_json::from_slice(&bytes).map_err(invalid)
     }
 
     /// Writes the plan file.
@@ -120,8 +128,24 @@ impl SavedPlan {
         let mut bytes = serde_json::to_vec_pretty(self)
             .map_err(|source| PlanFileError::Encode { path: path.to_owned(), source })?;
         bytes.push(b'\n');
-        std::fs::write(path, bytes).map_err(|source| PlanFileError::Io { path: path.to_owned(), source })
+        write_owner_only(path, &bytes).map_err(|source| PlanFileError::Io { path: path.to_owned(), source })
     }
+}
+
+/// Writes `bytes` to `path`, readable and writable by the owner only: a plan file shows the
+/// environment's layout, ids and secret digests.
+fn write_owner_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // `mode` applies only to a new file, so an existing one is narrowed here.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(bytes)
 }
 
 #[cfg(test)]
@@ -165,6 +189,32 @@ mod tests {
         assert!(matches!(SavedPlan::read(&path), Err(PlanFileError::WrongKind { .. })));
         std::fs::write(&path, "{\"plan\": 1}").unwrap();
         assert!(matches!(SavedPlan::read(&path), Err(PlanFileError::Invalid { .. })));
+    }
+
+    #[test]
+    fn newer_plan_file_with_unknown_layout_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ai-dev.plan");
+        std::fs::write(&path, r#"{"kind": "tether-plan-file", "format_version": 2, "plans": []}"#).unwrap();
+
+        let error = SavedPlan::read(&path).unwrap_err();
+
+        assert!(matches!(error, PlanFileError::NewerFormat { found: 2, .. }), "{error}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn plan_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt as _;
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ai-dev.plan");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+
+        SavedPlan::new(PathBuf::from("/work/ai-dev.toml"), plan()).write(&path).unwrap();
+
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

@@ -248,3 +248,67 @@ fn ignore_rule_for_other_resource_keeps_drift() {
     assert!(kind_rule.matches(&Address::aws("subnet", "private-a")));
     assert!(!kind_rule.matches(&Address::aws("vpc", "main")));
 }
+
+/// Builds the `fieldOwners` summary that the Kubernetes provider makes of `managedFields`.
+fn field_owners(entries: &[(&str, &str, &[&str])]) -> Value {
+    let entry = |(manager, operation, fields): &(&str, &str, &[&str])| {
+        Value::map([
+            ("manager", Value::from(*manager)),
+            ("operation", Value::from(*operation)),
+            ("fields", Value::List(fields.iter().map(|field| Value::from(*field)).collect())),
+        ])
+    };
+    Value::List(entries.iter().map(entry).collect())
+}
+
+fn classify_one(address: &Address, applied: Attributes, now: Attributes) -> tether_plan::DriftReport {
+    let state = state_with(vec![(address.clone(), "hcp-ai/x", applied.clone())]);
+    let graph = desired(vec![(address.clone(), applied)]);
+    let observed = [observed(address, "hcp-ai/x", now)];
+    classify_drift(&DriftInput { environment: "dev", desired: &graph, observed: &observed, state: &state, ignore: &[] })
+}
+
+#[test]
+fn field_another_manager_applied_is_not_drift() {
+    let cluster = Address::cluster("hosted_cluster", "ai");
+    let release = |image: &str| Value::map([("image", Value::from(image))]);
+    let applied = pool_spec(vec![("release", release("quay.io/ocp:4.21.12")), ("pullSecret", Value::from("ps"))]);
+    let mut now = pool_spec(vec![("release", release("quay.io/ocp:4.21.13")), ("pullSecret", Value::from("other"))]);
+    let owners: &[(&str, &str, &[&str])] = &[
+        ("tether", "Apply", &["spec.pullSecret"]),
+        ("hypershift-operator", "Apply", &["spec.release.image"]),
+        ("kubectl-edit", "Update", &["spec.pullSecret"]),
+    ];
+    now.insert("fieldOwners".to_owned(), field_owners(owners));
+
+    let report = classify_one(&cluster, applied, now);
+
+    let paths: Vec<&str> = report.drift[0].attributes.iter().map(|attribute| attribute.path.as_str()).collect();
+    assert_eq!(paths, ["spec.pullSecret"], "HyperShift applied the release image; tether still owns the pull secret");
+}
+
+#[test]
+fn removed_taint_is_drift_whoever_owns_the_rest() {
+    let gpu = Address::cluster("node_pool", "gpu");
+    let mut now = pool_spec(vec![("autoScaling", Value::map([("min", Value::Int(0)), ("max", Value::Int(2))]))]);
+    let owners: &[(&str, &str, &[&str])] = &[("tether", "Apply", &["spec.autoScaling.max", "spec.autoScaling.min"])];
+    now.insert("fieldOwners".to_owned(), field_owners(owners));
+
+    let report = classify_one(&gpu, gpu_applied(), now);
+
+    assert_eq!(report.drift.len(), 1);
+    let paths: Vec<&str> = report.drift[0].attributes.iter().map(|attribute| attribute.path.as_str()).collect();
+    assert_eq!(paths, ["spec.taints"]);
+}
+
+#[test]
+fn replicas_scaled_by_kubectl_are_drift() {
+    let workers = Address::cluster("node_pool", "workers");
+    let mut now = pool_spec(vec![("replicas", Value::Int(5))]);
+    now.insert("fieldOwners".to_owned(), field_owners(&[("kubectl-scale", "Update", &["spec.replicas"])]));
+
+    let report = classify_one(&workers, pool_spec(vec![("replicas", Value::Int(2))]), now);
+
+    assert_eq!(report.drift.len(), 1, "{report:?}");
+    assert_eq!(report.drift[0].attributes[0].path, "spec.replicas");
+}

@@ -177,7 +177,7 @@ fn write_banner(out: &mut String, plan: &Plan) {
 
 /// True for a disruption that replaces, removes or reboots running nodes.
 fn disrupts_nodes(disruption: &Disruption) -> bool {
-    !matches!(disruption, Disruption::NewNodesOnly { .. })
+    disruption.touches_nodes()
 }
 
 /// The order of sections: destroys, replacements, other disruptive changes, updates, creates.

@@ -44,7 +44,7 @@ pub struct AwsCall {
 /// The effect of a matching fault rule.
 #[derive(Debug, Clone)]
 enum Effect {
-    Error { status: u16, code: String },
+    Error { status: u16, code: String, message: Option<String> },
     Reset,
     Delay(Duration),
 }
@@ -67,7 +67,16 @@ impl AwsFault {
     /// Answers with HTTP `http_status` and an AWS error body carrying `code` (e.g. `Throttling`,
     /// `InvalidNatGatewayID.NotFound`), shaped for the service the call went to.
     pub fn error(http_status: u16, code: &str) -> AwsFault {
-        AwsFault::with_effect(Effect::Error { status: http_status, code: code.to_owned() })
+        AwsFault::with_effect(Effect::Error { status: http_status, code: code.to_owned(), message: None })
+    }
+
+    /// Sets the `<Message>` of an [`AwsFault::error`] body, e.g. to check how tether shows a
+    /// provider's message; other effects ignore it.
+    pub fn message(mut self, text: &str) -> AwsFault {
+        if let Effect::Error { message, .. } = &mut self.effect {
+            *message = Some(text.to_owned());
+        }
+        self
     }
 
     /// Closes the connection without answering, as a reset connection looks to the client.
@@ -335,7 +344,9 @@ async fn handle(state: Arc<ProxyState>, request: Request<Incoming>) -> Result<Re
 
     let injected = effect.is_some();
     let response = match effect {
-        Some(Effect::Error { status, code }) => Ok(error_response(&facts.service, status, &code)),
+        Some(Effect::Error { status, code, message }) => {
+            Ok(error_response(&facts.service, status, &code, message.as_deref()))
+        }
         Some(Effect::Reset) => Err(InjectedReset),
         Some(Effect::Delay(delay)) => {
             tokio::time::sleep(delay).await;
@@ -397,8 +408,9 @@ fn plain_response(status: StatusCode, message: String) -> Response<Full<Bytes>> 
 
 /// Builds an error response in the shape the service's SDK parses: EC2's `<Response><Errors>` or the
 /// `<ErrorResponse>` of the other query and REST-XML services.
-fn error_response(service: &str, status: u16, code: &str) -> Response<Full<Bytes>> {
-    let message = "injected by tether-testkit's AWS proxy";
+fn error_response(service: &str, status: u16, code: &str, message: Option<&str>) -> Response<Full<Bytes>> {
+    let message = message.unwrap_or("injected by tether-testkit's AWS proxy");
+    let message = message.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let request_id = "00000000-0000-0000-0000-000000000000";
     let body = if service == "ec2" {
         format!(

@@ -4,7 +4,7 @@ use aws_sdk_ec2::types::{
     AttributeBooleanValue, Filter, Instance, InstanceStateName, InstanceType, Reservation, ResourceType,
 };
 use tether_engine::{ApplyRequest, DeleteRequest, ProviderError};
-use tether_model::{ObservedResource, Value};
+use tether_model::{ObservedResource, Sensitive, Value};
 
 use super::{observed, optional_string, response_field};
 use crate::attributes::{AttributeReader, changed, ensure_unchanged};
@@ -56,7 +56,7 @@ fn observe_one(instance: &Instance, environment: &str) -> Option<ObservedResourc
     // The instance's own flag, not its network interface's: moto 5.2.5 changes only the instance's.
     let source_dest_check = instance.source_dest_check().map_or(Value::Null, Value::Bool);
 
-    Some(observed(
+    let mut resource = observed(
         address,
         id,
         [
@@ -67,7 +67,43 @@ fn observe_one(instance: &Instance, environment: &str) -> Option<ObservedResourc
             ("source_dest_check", source_dest_check),
             ("tags", observed_tags(instance.tags())),
         ],
-    ))
+    );
+    // Only an instance launched with user data carries the digest tag.
+    if let Some(digest) = observed_user_data(instance.tags()) {
+        resource.attributes.insert("user_data".to_owned(), digest);
+    }
+    Some(resource)
+}
+
+/// Tag key holding the SHA-256 digest of the instance's user data, which the catalogue sets
+/// beside the user data. EC2 returns user data only through one DescribeInstanceAttribute call
+/// per instance, so observation compares this digest instead.
+const USER_DATA_DIGEST_TAG: &str = "tether.dev/user-data-sha256";
+
+/// Reads the observed user data, known by the digest in its tag.
+fn observed_user_data(tags: &[aws_sdk_ec2::types::Tag]) -> Option<Value> {
+    let digest = tags.iter().find(|tag| tag.key() == Some(USER_DATA_DIGEST_TAG)).and_then(|tag| tag.value())?;
+    Some(Value::Sensitive(Sensitive::from_digest(digest.to_owned())))
+}
+
+/// Reads the optional `user_data` attribute, a sensitive value whose plaintext must be in memory,
+/// and encodes it in base64 as RunInstances expects.
+fn user_data(
+    reader: &AttributeReader<'_>,
+    attributes: &tether_model::Attributes,
+) -> Result<Option<String>, ProviderError> {
+    use base64::Engine as _;
+    match attributes.get("user_data") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Sensitive(secret)) => match secret.expose() {
+            Some(text) => Ok(Some(base64::engine::general_purpose::STANDARD.encode(text))),
+            None => {
+                Err(reader.invalid("user_data", "the user data itself, not only its digest (plan again from the file)"))
+            }
+        },
+        Some(Value::String(text)) => Ok(Some(base64::engine::general_purpose::STANDARD.encode(text))),
+        Some(_) => Err(reader.invalid("user_data", "a string")),
+    }
 }
 
 /// Launches one instance with an idempotency token and tags on the instance and its volumes,
@@ -83,6 +119,7 @@ pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -
     let subnet_id = reader.string("subnet_id")?;
     let group_ids = reader.string_list("security_group_ids")?;
     let source_dest_check = reader.bool("source_dest_check")?;
+    let user_data = user_data(&reader, request.attributes)?;
     let tags = desired_tags(&reader, request.environment)?;
 
     let run_with_token = |superseded: Option<String>| {
@@ -97,6 +134,7 @@ pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -
             .min_count(1)
             .max_count(1)
             .client_token(token)
+            .set_user_data(user_data.clone())
             .tag_specifications(tag_specification(ResourceType::Instance, &tags))
             .tag_specifications(tag_specification(ResourceType::Volume, &tags))
             .send();

@@ -1,8 +1,13 @@
-//! One module per resource kind: observation, create, update and delete over the EC2 API.
+//! One module per resource kind or family: observation, create, update and delete over the EC2,
+//! Route 53 and IAM APIs.
 
+pub(crate) mod dhcp_options;
 pub(crate) mod eip;
+pub(crate) mod hosted_zone;
+pub(crate) mod iam;
 pub(crate) mod instance;
 pub(crate) mod internet_gateway;
+pub(crate) mod main_route_table;
 pub(crate) mod nat_gateway;
 pub(crate) mod route;
 pub(crate) mod route_table;
@@ -10,6 +15,7 @@ pub(crate) mod route_table_association;
 pub(crate) mod security_group;
 pub(crate) mod subnet;
 pub(crate) mod vpc;
+pub(crate) mod vpc_endpoint;
 
 use tether_engine::ProviderError;
 use tether_model::{Address, Attributes, ObservedResource, Value};

@@ -10,6 +10,7 @@ use crate::client::AwsProvider;
 use crate::error::{AwsError, has_code, send, send_unless_absent};
 use crate::idempotency::client_token;
 use crate::kind::Kind;
+use crate::retry::{SettlePolicy, retry_while_settling};
 use crate::tags::{
     desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags_only,
 };
@@ -83,7 +84,18 @@ pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -
         send(OPERATION, call)
     };
 
-    let mut output = create_with_token(None).await?;
+    // A subnet or Elastic IP created moments ago may not be visible to CreateNatGateway yet.
+    let settling =
+        ["InvalidSubnet", "InvalidSubnetID.NotFound", "InvalidElasticIpID.NotFound", "InvalidAllocationID.NotFound"];
+    let mut output = retry_while_settling(
+        &provider.created,
+        SettlePolicy::DEFAULT,
+        OPERATION,
+        &settling,
+        &[subnet_id, allocation_id],
+        || create_with_token(None),
+    )
+    .await?;
     let mut gateway = response_field(output.nat_gateway(), OPERATION, "NatGateway")?;
     if !is_live(gateway.state()) {
         // The token belongs to an earlier gateway that is gone, so AWS returned that one again.

@@ -9,6 +9,7 @@ use crate::attributes::{AttributeReader, ensure_unchanged};
 use crate::client::AwsProvider;
 use crate::error::{AwsError, has_code, send, send_unless_absent};
 use crate::observe::Claim;
+use crate::retry::{SettlePolicy, retry_while_settling};
 
 /// The route's target: exactly one of these attributes is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,14 @@ impl<'a> Target<'a> {
             (None, Some(id), None) => Ok(Target::NatGateway(id)),
             (None, None, Some(id)) => Ok(Target::Instance(id)),
             _ => Err(reader.invalid("gateway_id", "exactly one of gateway_id, nat_gateway_id and instance_id")),
+        }
+    }
+}
+
+impl Target<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Target::Gateway(id) | Target::NatGateway(id) | Target::Instance(id) => id,
         }
     }
 }
@@ -99,13 +108,26 @@ pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -
     let destination = reader.string("destination_cidr_block")?;
     let target = Target::read(&reader)?;
 
-    let call = provider.ec2.create_route().route_table_id(route_table_id).destination_cidr_block(destination);
-    let call = match target {
-        Target::Gateway(id) => call.gateway_id(id),
-        Target::NatGateway(id) => call.nat_gateway_id(id),
-        Target::Instance(id) => call.instance_id(id),
+    let create_route = || {
+        let call = provider.ec2.create_route().route_table_id(route_table_id).destination_cidr_block(destination);
+        let call = match target {
+            Target::Gateway(id) => call.gateway_id(id),
+            Target::NatGateway(id) => call.nat_gateway_id(id),
+            Target::Instance(id) => call.instance_id(id),
+        };
+        send(OPERATION, call.send())
     };
-    match send(OPERATION, call.send()).await {
+    // A target or table created moments ago may not be visible to CreateRoute yet.
+    let settling = [
+        "InvalidNatGatewayID.NotFound",
+        "InvalidGatewayID.NotFound",
+        "InvalidInstanceID.NotFound",
+        "InvalidRouteTableID.NotFound",
+    ];
+    let dependencies = [route_table_id, target.id()];
+    let policy = SettlePolicy::DEFAULT;
+    let created = retry_while_settling(&provider.created, policy, OPERATION, &settling, &dependencies, create_route);
+    match created.await {
         Ok(_) => tracing::debug!(route_table_id, destination, "route created"),
         Err(error) if has_code(&error, &["RouteAlreadyExists"]) => {
             tracing::debug!(route_table_id, destination, "route exists; replacing its target");

@@ -10,7 +10,8 @@ use tether_model::{ObservedResource, Value};
 use super::{observed, optional_string, response_field};
 use crate::attributes::{AttributeReader, ensure_unchanged};
 use crate::client::AwsProvider;
-use crate::error::{send, send_unless_absent};
+use crate::error::{has_code, send, send_unless_absent};
+use crate::idempotency::adopt_security_group;
 use crate::kind::Kind;
 use crate::tags::{desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags};
 
@@ -149,7 +150,8 @@ pub(crate) async fn observe(
 /// Creates the group with its tags, then authorizes its ingress rules.
 ///
 /// # Errors
-/// Fails on invalid attributes or when an API call fails, e.g. `InvalidGroup.Duplicate`.
+/// Fails on invalid attributes, when an API call fails, or when a group of that name exists
+/// without tether's tags for this address (one with them is adopted).
 pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -> Result<String, ProviderError> {
     const OPERATION: &str = "CreateSecurityGroup";
     let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
@@ -167,7 +169,14 @@ pub(crate) async fn create(provider: &AwsProvider, request: &ApplyRequest<'_>) -
         .description(description)
         .tag_specifications(tag_specification(ResourceType::SecurityGroup, &tags))
         .send();
-    let output = send(OPERATION, call).await?;
+    let output = match send(OPERATION, call).await {
+        Ok(output) => output,
+        // An earlier run may have created the group and died before recording it.
+        Err(error) if has_code(&error, &["InvalidGroup.Duplicate"]) => {
+            return adopt_security_group(provider, request, vpc_id, group_name).await;
+        }
+        Err(error) => return Err(error),
+    };
     let id = response_field(output.group_id(), OPERATION, "GroupId")?.to_owned();
     tracing::debug!(id, "security group created");
 

@@ -1,5 +1,7 @@
 //! `aws.vpc`: a VPC, its two DNS attributes and its tags.
 
+use std::collections::BTreeMap;
+
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Vpc, VpcAttributeName};
 use futures::future::try_join_all;
 use tether_engine::{ApplyRequest, DeleteRequest, ProviderError};
@@ -13,21 +15,31 @@ use crate::kind::Kind;
 use crate::tags::{desired_tags, environment_filter, observed_tags, owned_address, tag_specification, update_tags};
 
 /// Lists the environment's VPCs, then reads the DNS attributes of each (two calls per VPC).
+/// Also returns each VPC's DHCP options set by VPC id, from which `aws.dhcp_options_association`
+/// is observed.
 ///
 /// # Errors
 /// Fails when any call fails.
 pub(crate) async fn observe(
     ec2: &aws_sdk_ec2::Client,
     environment: &str,
-) -> Result<Vec<ObservedResource>, ProviderError> {
+) -> Result<(Vec<ObservedResource>, BTreeMap<String, String>), ProviderError> {
     let request = ec2.describe_vpcs().filters(environment_filter(environment));
     let vpcs: Vec<Vpc> = send("DescribeVpcs", request.into_paginator().items().send().collect()).await?;
 
-    let owned = vpcs.iter().filter_map(|vpc| {
-        let id = vpc.vpc_id()?;
-        Some((owned_address(vpc.tags(), Kind::Vpc, id, environment)?, vpc))
-    });
-    try_join_all(owned.map(|(address, vpc)| observe_one(ec2, address, vpc))).await
+    let owned: Vec<(Address, &Vpc)> = vpcs
+        .iter()
+        .filter_map(|vpc| {
+            let id = vpc.vpc_id()?;
+            Some((owned_address(vpc.tags(), Kind::Vpc, id, environment)?, vpc))
+        })
+        .collect();
+    let dhcp_options = owned
+        .iter()
+        .filter_map(|(_, vpc)| Some((vpc.vpc_id()?.to_owned(), vpc.dhcp_options_id()?.to_owned())))
+        .collect();
+    let observed = try_join_all(owned.into_iter().map(|(address, vpc)| observe_one(ec2, address, vpc))).await?;
+    Ok((observed, dhcp_options))
 }
 
 async fn observe_one(

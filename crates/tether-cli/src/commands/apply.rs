@@ -3,16 +3,20 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
-use tether_engine::ApplyOptions;
+use tether_engine::{ApplyOptions, ApplyReport, Interrupt, Stop};
 use tether_model::Plan;
 use tether_plan::SavedPlan;
 
 use crate::args::{ApplyArgs, EnvironmentArgs};
-use crate::commands::plan::print_plan;
 use crate::confirm::confirm_apply;
 use crate::environment::Session;
 use crate::exit::Failure;
-use crate::progress::{ProgressLines, error_chain};
+use crate::signals::{Received, SignalWatch};
+use crate::commands::plan::print_plan;
+use crate::progress::{Progress, error_chain};
+
+/// Maximum wait for the history record after a second signal.
+const ABANDON_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
     if let Some(saved) = read_plan_file(&args.environment)? {
@@ -21,9 +25,9 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
 
     let session = Session::open_locked(&args.environment, "apply", args.lock_timeout).await?;
     let plan = session.plan().await?;
-    print_plan(&plan, args.json);
+    print_apply_plan(&plan, args.json);
     if !plan.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return record_adopted(&session, &plan).await;
     }
     if !args.auto_approve && !confirm_apply(session.name())? {
         eprintln!("Apply cancelled; nothing was changed.");
@@ -64,27 +68,87 @@ async fn apply_saved(args: &ApplyArgs, saved: SavedPlan) -> Result<ExitCode, Fai
         )));
     }
 
-    print_plan(&fresh, args.json);
+    print_apply_plan(&fresh, args.json);
     if !fresh.has_changes() {
-        return Ok(ExitCode::SUCCESS);
+        return record_adopted(&session, &fresh).await;
     }
     execute(args, &session, &fresh).await
 }
 
+/// Records in the state the resources that a plan without changes found by their ownership marks
+/// but the state lacks, e.g. those created by a run that was killed before it recorded them.
+/// Otherwise `drift` would report them as unmanaged until the next change.
+async fn record_adopted(session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
+    let unrecorded = plan
+        .changes
+        .iter()
+        .filter(|change| change.id.is_some() && !session.state.resources.contains_key(&change.address))
+        .count();
+    if unrecorded == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    // With no change to make, the walk only records what the plan observed.
+    let options = ApplyOptions::default();
+    let providers = &session.providers;
+    let store = session.store.as_ref();
+    tether_engine::apply(plan, providers, store, session.state.clone(), options, &tether_engine::NoProgress)
+        .await
+        .context("cannot record the adopted resources in the state")?;
+    eprintln!("Recorded {unrecorded} existing resources that carry the environment's marks in the state.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the plan as text, or with `--json` as the first line of the event stream.
+fn print_apply_plan(plan: &Plan, json: bool) {
+    if json {
+        crate::progress::print_plan_event(plan);
+    } else {
+        print_plan(plan, false);
+    }
+}
+
 async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
-    let options = ApplyOptions { parallelism: usize::from(args.parallelism), ..ApplyOptions::default() };
+    let interrupt = Interrupt::default();
+    let signals = SignalWatch::install(interrupt.clone()).context("cannot listen for Ctrl-C and SIGTERM")?;
+    let mut options = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        interrupt: interrupt.clone(),
+        ..ApplyOptions::default()
+    };
+    if args.wait {
+        // Hosted-cluster changes first wait up to the timeout for the HostedCluster to become
+        // Available; without `--wait` they fail at once, naming what they wait on.
+        session.hosted.wait_for_cluster(Some(args.timeout));
+        options.operation_timeout = options.operation_timeout.max(args.timeout + std::time::Duration::from_secs(60));
+    }
     let audit = crate::audit::start(session, plan).await?;
-    let (report, _state) = tether_engine::apply(
+    let progress = Progress::start(plan, args.json);
+    let outcome = tether_engine::apply(
         plan,
         &session.providers,
         session.store.as_ref(),
         session.state.clone(),
         options,
-        &ProgressLines::new(),
+        progress.observer(),
     )
-    .await
-    .context("cannot record progress in the state; what finished before this is recorded")?;
-    crate::audit::finish(session, audit, &report).await;
+    .await;
+    progress.finish(outcome.as_ref().ok().map(|(report, _)| report));
+    let (report, _state) =
+        outcome.context("cannot record progress in the state; what finished before this is recorded")?;
+    if report.interrupted == Stop::Abandon {
+        // A second signal asks to stop now, so an API server that hangs must not hold the exit up
+        // for its timeouts and retries. The record then stays unfinished, which shows the interruption.
+        let finishing = crate::audit::finish(session, audit, &report);
+        if tokio::time::timeout(ABANDON_GRACE, finishing).await.is_err() {
+            eprintln!("warning: the history record of this apply stays unfinished");
+        }
+    } else {
+        crate::audit::finish(session, audit, &report).await;
+    }
+    if let Some(received) = signals.received() {
+        return Ok(report_interrupted(&report, received));
+    }
 
     let applied = report.applied_summary();
     let summary = format!(
@@ -96,14 +160,21 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
         report.skipped.len()
     );
     if report.succeeded() {
-        // With `--json`, stdout holds only the JSON plan.
+        // With `--json`, stdout holds only the JSON events.
         if args.json {
             eprintln!("\nApply complete: {summary}.");
         } else {
             println!("\nApply complete: {summary}.");
         }
         if args.wait {
-            crate::readiness::wait(session, args.timeout).await?;
+            tokio::select! {
+                waited = crate::readiness::wait(session, args.timeout) => waited?,
+                () = interrupt.reached(Stop::Drain) => {
+                    eprintln!("Stopped waiting for readiness; every change is applied.");
+                    let received = signals.received().unwrap_or(Received::Interrupt);
+                    return Ok(ExitCode::from(received.exit_code()));
+                }
+            }
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -113,4 +184,36 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
     }
     let first = &report.failed.first().map_or_else(String::new, |failure| failure.address.to_string());
     Err(Failure::Error(anyhow!("apply of environment `{}` failed at {first}", session.name())))
+}
+
+/// Prints what an interrupted apply did and did not do, and returns the signal's exit code.
+fn report_interrupted(report: &ApplyReport, received: Received) -> ExitCode {
+    let applied = report.applied_summary();
+    eprintln!(
+        "\nApply interrupted by {}: {} added, {} changed, {} destroyed; {} failed, {} skipped, {} not started, {} abandoned. State records every change that finished.",
+        received.name(),
+        applied.add,
+        applied.change,
+        applied.destroy,
+        report.failed.len(),
+        report.skipped.len(),
+        report.not_started.len(),
+        report.abandoned.len(),
+    );
+    for (address, action) in &report.applied {
+        eprintln!("  done: {action} {address}");
+    }
+    for failure in &report.failed {
+        eprintln!("  failed: {} {}: {}", failure.action, failure.address, error_chain(&failure.cause));
+    }
+    for (address, action) in &report.not_started {
+        eprintln!("  not started: {action} {address}");
+    }
+    for (address, action) in &report.abandoned {
+        eprintln!("  abandoned while in flight, outcome unknown: {action} {address}");
+    }
+    if report.interrupted == Stop::Abandon || !report.not_started.is_empty() || !report.failed.is_empty() {
+        eprintln!("Run `tether plan` to see what is left, then `tether apply` to finish.");
+    }
+    ExitCode::from(received.exit_code())
 }

@@ -1,7 +1,8 @@
 //! `tether drift`: observe, compare with what tether last applied, and report drift apart from
 //! pending changes; once, or at every interval with `--watch`.
 
-use std::path::PathBuf;
+mod fix;
+
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -28,14 +29,17 @@ pub async fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
     if args.emit_cronjob {
         return emit_cronjob(args);
     }
+    if args.fix {
+        return fix::run(args).await;
+    }
     if args.watch {
         return watch(args).await;
     }
 
-    let (report, record_file) = check(args).await?;
+    let (report, session) = check(args).await?;
     print_report(&report, args.format);
     if let Some(url) = &args.notify_webhook {
-        crate::drift_notify::notify(url, &record_file, &report).await?;
+        crate::drift_notify::notify(url, session.store.as_ref(), session.name(), &report).await?;
     }
     if report.has_drift() {
         return Ok(ExitCode::from(DRIFT_FOUND));
@@ -43,8 +47,9 @@ pub async fn run(args: &DriftArgs) -> Result<ExitCode, Failure> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Observes and classifies once; returns the report and the path of the notification record.
-async fn check(args: &DriftArgs) -> anyhow::Result<(DriftReport, PathBuf)> {
+/// Observes and classifies once; returns the report and the session, whose state store keeps
+/// the last announced drift.
+async fn check(args: &DriftArgs) -> anyhow::Result<(DriftReport, Session)> {
     let session = Session::open(&args.environment).await.map_err(failure_to_error)?;
     let observed = session.observe().await.context("cannot check for drift")?;
     let ignore = ignore_rules(&session);
@@ -56,7 +61,7 @@ async fn check(args: &DriftArgs) -> anyhow::Result<(DriftReport, PathBuf)> {
         ignore: &ignore,
     };
     let report = classify_drift(&input);
-    Ok((report, crate::drift_notify::record_path(&state_file(args, &session))))
+    Ok((report, session))
 }
 
 /// Checks at every `--interval` until interrupted, printing a report only when the drift differs
@@ -87,14 +92,14 @@ async fn watch(args: &DriftArgs) -> Result<ExitCode, Failure> {
 }
 
 async fn watch_once(args: &DriftArgs, previous: &mut Option<serde_json::Value>) -> anyhow::Result<DriftReport> {
-    let (report, record_file) = check(args).await?;
+    let (report, session) = check(args).await?;
     let drift = report_json(&report)["drift"].clone();
     if previous.as_ref() != Some(&drift) {
         print_report(&report, args.format);
         *previous = Some(drift);
     }
     if let Some(url) = &args.notify_webhook {
-        crate::drift_notify::notify(url, &record_file, &report).await?;
+        crate::drift_notify::notify(url, session.store.as_ref(), session.name(), &report).await?;
     }
     Ok(report)
 }
@@ -113,15 +118,6 @@ fn ignore_rules(session: &Session) -> Vec<IgnoreRule> {
     let settings = session.environment.checked.environment.drift.as_ref();
     let rules = settings.map(|settings| settings.ignore.as_slice()).unwrap_or_default();
     rules.iter().map(|rule| IgnoreRule { resource: rule.resource.clone(), path: rule.path.clone() }).collect()
-}
-
-/// `--state`, or `.tether/<environment>.state.json` beside the environment file, as `Session` uses.
-fn state_file(args: &DriftArgs, session: &Session) -> PathBuf {
-    let checked = &session.environment.checked;
-    match &args.environment.state {
-        Some(path) => path.clone(),
-        None => checked.base_dir.join(".tether").join(format!("{}.state.json", checked.environment.name)),
-    }
 }
 
 /// Turns a failure into an error for the watch loop; configuration diagnostics are printed first.

@@ -3,11 +3,13 @@
 mod apply;
 mod comment;
 mod cost;
+mod destroy;
 mod diff;
 mod drift;
 mod force_unlock;
 mod graph;
 mod history;
+mod import;
 mod output;
 mod plan;
 mod promote;
@@ -30,6 +32,7 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Validate(args) => validate::run(&args),
         Command::Plan(args) => plan::run(&args).await,
         Command::Apply(args) => apply::run(&args).await,
+        Command::Destroy(args) => destroy::run(&args).await,
         Command::Show(args) if args.output.format.is_some() => output::show(&args),
         Command::Show(args) => show::run(&args),
         Command::Graph(args) => graph::run(&args),
@@ -40,6 +43,7 @@ pub async fn run(command: Command) -> Result<ExitCode, Failure> {
         Command::Schema => schema::run(),
         Command::ForceUnlock(args) => force_unlock::run(&args).await,
         Command::History(args) => history::run(&args).await,
+        Command::Import(args) => import::run(&args).await,
         Command::State(command) => state::run(&command).await,
         Command::Comment(command) => comment::run(&command).await,
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::{Checker, SyntaxRule};
 use crate::codes;
 use crate::diagnostic::Diagnostic;
+use crate::model::{NAT_PER_ZONE, NAT_SINGLE};
 use crate::spans::KeyPath;
 use crate::syntax::aws::{check_account_id, check_ami, check_instance_type, check_region, is_zone_of, parse_role_arn};
 
@@ -51,6 +52,11 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     check_zones(checker, region_ok);
     if aws.role_arn.is_some() {
         check_role_arn(checker, account_ok);
+    }
+    check_nat(checker);
+    check_oidc_bucket(checker);
+    if let Some(region) = &checker.environment.aws.oidc_bucket_region {
+        checker.check_value(&["aws", "oidc_bucket_region"], "OIDC bucket region", region, &REGION);
     }
 
     checker.check_value(
@@ -119,6 +125,45 @@ fn report_foreign_zone(checker: &mut Checker<'_>, zone: &str, zone_path: &KeyPat
         .with_help(format!(
             "use a zone of `{region}`, whose names are the region followed by a letter, e.g. `{region}a`; or change `aws.region`"
         ));
+    checker.report(diagnostic);
+}
+
+/// Checks that `aws.nat` names one of the two NAT layouts.
+fn check_nat(checker: &mut Checker<'_>) {
+    let nat = &checker.environment.aws.nat;
+    if nat == NAT_PER_ZONE || nat == NAT_SINGLE {
+        return;
+    }
+    let diagnostic = Diagnostic::error(codes::INVALID_NAT_MODE, format!("`aws.nat` is `{nat}`"))
+        .with_label(checker.value_span(&["aws", "nat"]), "not a NAT layout")
+        .with_help(format!(
+            "use `\"{NAT_PER_ZONE}\"` for one NAT gateway in each zone, or `\"{NAT_SINGLE}\"` for one shared by all zones"
+        ));
+    checker.report(diagnostic);
+}
+
+/// Checks `aws.oidc_bucket` against S3's bucket naming rules: 3 to 63 lowercase letters, digits,
+/// dots and hyphens, starting and ending with a letter or digit. The issuer URL puts the bucket in a
+/// host name, so a dot would break the certificate match and is rejected too.
+fn check_oidc_bucket(checker: &mut Checker<'_>) {
+    let Some(bucket) = checker.environment.aws.oidc_bucket.clone() else {
+        return;
+    };
+    let edge_ok = |byte: Option<&u8>| byte.is_some_and(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit());
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-')
+        && edge_ok(bucket.as_bytes().first())
+        && edge_ok(bucket.as_bytes().last());
+    if valid {
+        return;
+    }
+    let diagnostic =
+        Diagnostic::error(codes::INVALID_BUCKET_NAME, format!("OIDC bucket `{bucket}` is not a valid bucket name"))
+            .with_label(checker.value_span(&["aws", "oidc_bucket"]), "not an S3 bucket name")
+            .with_help(
+                "give the bucket the HyperShift operator was installed with: 3 to 63 lowercase letters, digits and \
+             hyphens, starting and ending with a letter or digit",
+            );
     checker.report(diagnostic);
 }
 

@@ -24,7 +24,7 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     for (path, problem, what) in problems {
         let help = match what {
             "address" => {
-                "write `provider.kind.name` with provider `aws` or `cluster`, e.g. `cluster.node_pool.gpu`, or `cluster.node_pool.*` for every pool"
+                "write `provider.kind.name` with provider `aws`, `cluster` or `hosted`, e.g. `cluster.node_pool.gpu`, or `cluster.node_pool.*` for every pool"
             }
             _ => "write a dotted attribute path as in `tether drift` output, e.g. `spec.replicas`",
         };
@@ -42,8 +42,8 @@ fn address_problem(resource: &str) -> Option<String> {
     let [provider, kind, name] = parts.as_slice() else {
         return Some(format!("`{resource}` does not have the form `provider.kind.name`"));
     };
-    if !matches!(*provider, "aws" | "cluster") {
-        return Some(format!("`{resource}` does not start with `aws.` or `cluster.`"));
+    if !matches!(*provider, "aws" | "cluster" | "hosted") {
+        return Some(format!("`{resource}` does not start with `aws.`, `cluster.` or `hosted.`"));
     }
     let invalid = |part: &str| part.is_empty() || part.contains(char::is_whitespace);
     if invalid(kind) || invalid(name) || (name.contains('*') && *name != "*") {

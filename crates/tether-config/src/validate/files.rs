@@ -84,3 +84,44 @@ fn check_path(checker: &mut Checker<'_>, keys: &[&str], subject: &str, file: &st
     checker.report(diagnostic);
     false
 }
+
+/// AWS's limit on an instance's user data before base64 encoding, in bytes.
+const MAX_USER_DATA_BYTES: u64 = 16_384;
+
+/// Reads `subnet_router.user_data_file` when it is set. Returns `Some(None)` without the setting,
+/// `Some(Some(text))` for a usable file and `None` after reporting a problem.
+pub(crate) fn check_user_data(checker: &mut Checker<'_>, base_dir: &Path) -> Option<Option<String>> {
+    let keys = ["subnet_router", "user_data_file"];
+    let Some(file) = checker.environment.subnet_router.user_data_file.clone() else {
+        return Some(None);
+    };
+    if !check_path(checker, &keys, "user data file", &file) {
+        return None;
+    }
+
+    let resolved = base_dir.join(&file);
+    let problem = match std::fs::metadata(&resolved) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            format!("does not exist (looked for {})", resolved.display())
+        }
+        Err(error) => format!("cannot be read: {error}"),
+        Ok(metadata) if !metadata.is_file() => format!("is not a file ({})", resolved.display()),
+        Ok(metadata) if metadata.len() > MAX_USER_DATA_BYTES => {
+            format!("has {} bytes, more than the {MAX_USER_DATA_BYTES} bytes EC2 accepts as user data", metadata.len())
+        }
+        Ok(_) => match std::fs::read(&resolved).map(String::from_utf8) {
+            Ok(Ok(text)) => return Some(Some(text)),
+            Ok(Err(_)) => "is not UTF-8 text".to_owned(),
+            Err(error) => format!("cannot be read: {error}"),
+        },
+    };
+
+    let diagnostic = Diagnostic::error(codes::USER_DATA_UNREADABLE, format!("user data file `{file}` {problem}"))
+        .with_label(checker.value_span(&keys), "user data file")
+        .with_help(
+            "create the file, or correct or remove `subnet_router.user_data_file`; a relative path resolves \
+             against the environment file's folder",
+        );
+    checker.report(diagnostic);
+    None
+}

@@ -39,6 +39,7 @@ pub(crate) struct Values {
     pub(crate) service_network: Ipv4Net,
     pub(crate) routes: Vec<Route>,
     pub(crate) pull_secret: PullSecret,
+    pub(crate) subnet_router_user_data: Option<String>,
 }
 
 /// Runs every rule on `environment`; `base_dir` is where relative file paths resolve.
@@ -52,14 +53,28 @@ pub(crate) fn run(environment: &Environment, spans: &SpanIndex, source: &SourceF
     releases::check(&mut checker);
     scale_from_zero::check(&mut checker);
     drift::check(&mut checker);
+    crate::import_settings::check(&mut checker);
+    crate::addons::check(&mut checker, base_dir);
     let networks = networks::check(&mut checker);
     let routes = routes::check(&mut checker, &networks);
     let pull_secret = files::check(&mut checker, base_dir);
+    let user_data = files::check_user_data(&mut checker, base_dir);
 
-    let values = match (networks.complete(), routes, pull_secret) {
-        (Some((vpc_cidr, onprem_networks, cluster_network, service_network)), Some(routes), Some(pull_secret)) => {
-            Some(Values { vpc_cidr, onprem_networks, cluster_network, service_network, routes, pull_secret })
-        }
+    let values = match (networks.complete(), routes, pull_secret, user_data) {
+        (
+            Some((vpc_cidr, onprem_networks, cluster_network, service_network)),
+            Some(routes),
+            Some(pull_secret),
+            Some(subnet_router_user_data),
+        ) => Some(Values {
+            vpc_cidr,
+            onprem_networks,
+            cluster_network,
+            service_network,
+            routes,
+            pull_secret,
+            subnet_router_user_data,
+        }),
         _ => None,
     };
     Validation { diagnostics: checker.found, values }

@@ -35,7 +35,9 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     checker.check_value(&["name"], "environment name", &environment.name, &DNS_LABEL);
     let name_ok = checker.check_value(&["cluster", "name"], "cluster name", &cluster.name, &DNS_LABEL);
     let namespace_ok = checker.check_value(&["cluster", "namespace"], "namespace", &cluster.namespace, &DNS_LABEL);
-    checker.check_value(&["cluster", "infra_id"], "infra id", &cluster.infra_id, &DNS_LABEL);
+    if checker.check_value(&["cluster", "infra_id"], "infra id", &cluster.infra_id, &DNS_LABEL) {
+        check_infra_id_length(checker);
+    }
     checker.check_value(&["cluster", "base_domain"], "base domain", &cluster.base_domain, &DNS_SUBDOMAIN);
     checker.check_value(
         &["cluster", "etcd_storage_class"],
@@ -48,6 +50,34 @@ pub(crate) fn check(checker: &mut Checker<'_>) {
     if name_ok && namespace_ok {
         check_control_plane_namespace(checker);
     }
+}
+
+/// The longest IAM role name tether builds from the infra id ends with this suffix. It is the
+/// longest of the component role suffixes that `hcp create iam aws` uses.
+const LONGEST_ROLE_SUFFIX: &str = "-cloud-network-config-controller";
+
+/// Maximum length of an IAM role name, set by AWS IAM.
+const IAM_ROLE_NAME_MAX: usize = 64;
+
+/// Checks that every IAM role name `<infra id>-<component>` fits in [`IAM_ROLE_NAME_MAX`]. The infra
+/// id is a valid DNS label already, so only its length can break a role name.
+fn check_infra_id_length(checker: &mut Checker<'_>) {
+    let infra_id = &checker.environment.cluster.infra_id;
+    let max = IAM_ROLE_NAME_MAX - LONGEST_ROLE_SUFFIX.len();
+    if infra_id.len() <= max {
+        return;
+    }
+
+    let message = format!(
+        "infra id `{infra_id}` is {} characters long, so the IAM role name `{infra_id}{LONGEST_ROLE_SUFFIX}` would be longer than {IAM_ROLE_NAME_MAX}",
+        infra_id.len()
+    );
+    let diagnostic = Diagnostic::error(codes::INFRA_ID_TOO_LONG, message)
+        .with_label(checker.value_span(&["cluster", "infra_id"]), format!("more than {max} characters"))
+        .with_help(format!(
+            "shorten `cluster.infra_id` to at most {max} characters; `hcp create cluster aws` makes infra ids of at most 27"
+        ));
+    checker.report(diagnostic);
 }
 
 /// HyperShift runs the control plane in the namespace `<namespace>-<cluster name>`, which must itself

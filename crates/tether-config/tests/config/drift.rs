@@ -27,7 +27,7 @@ fn ignore_rule_with_bad_address() {
 
     assert_eq!(
         found.message(),
-        "invalid drift ignore address: `gcp.vpc.main` does not start with `aws.` or `cluster.`"
+        "invalid drift ignore address: `gcp.vpc.main` does not start with `aws.`, `cluster.` or `hosted.`"
     );
     assert_eq!(case.text_at(&found), "gcp.vpc.main");
 }

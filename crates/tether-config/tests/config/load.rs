@@ -130,7 +130,7 @@ fn unknown_key_suggests_close_match() {
 
     assert_eq!(found.message(), "unknown key `regoin` in `[aws]`");
     assert!(help(&found).starts_with("did you mean `region`?"), "{}", help(&found));
-    assert!(help(&found).contains("`account_id`, `region`, `role_arn`, `sts_credentials_file`, `vpc_cidr`, `zones`"));
+    assert!(help(&found).contains("`account_id`, `nat`, `oidc_bucket`, `oidc_bucket_region`, `region`, `role_arn`, `sts_credentials_file`, `vpc_cidr`, `zones`"));
     assert_eq!(case.text_at(&found), "regoin");
 }
 

@@ -81,5 +81,6 @@ mod writes;
 
 pub use error::{ApiError, Reason, StatusCause, StatusDetails};
 pub use faults::{Fault, FaultEffect, RecordedRequest};
+pub use hypershift::HostedClusterPlay;
 pub use resources::{ResourceTable, ResourceType};
 pub use server::{KubeTestServer, KubeTestServerBuilder};

@@ -249,6 +249,13 @@ fn openshift_types() -> Vec<ResourceType> {
         ResourceType::namespaced("operators.coreos.com/v1", "OperatorGroup", "operatorgroups")
             .with_status()
             .with_short_names(&["og"]),
+        // Operands of the add-on presets, as their operators' CustomResourceDefinitions serve them.
+        ResourceType::namespaced("nfd.openshift.io/v1", "NodeFeatureDiscovery", "nodefeaturediscoveries")
+            .with_status(),
+        ResourceType::cluster_scoped("nvidia.com/v1", "ClusterPolicy", "clusterpolicies").with_status(),
+        ResourceType::cluster_scoped("datasciencecluster.opendatahub.io/v1", "DataScienceCluster", "datascienceclusters")
+            .with_status()
+            .with_short_names(&["dsc"]),
     ]
     .into()
 }

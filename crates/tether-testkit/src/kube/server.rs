@@ -289,6 +289,13 @@ preferences: {{}}
         )
     }
 
+    /// Plays HyperShift for one HostedCluster in the background: once it has existed for
+    /// `play.delay`, it becomes Available and its status names a kubeconfig Secret for
+    /// `play.kubeconfig`, e.g. a second test server playing the hosted cluster.
+    pub fn play_hosted_cluster(&self, play: hypershift::HostedClusterPlay) -> std::thread::JoinHandle<()> {
+        hypershift::spawn_player(self.state.clone(), play)
+    }
+
     /// Sets a NodePool's `status.replicas` and a Ready=True condition.
     ///
     /// # Errors

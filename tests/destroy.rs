@@ -1,0 +1,234 @@
+//! End-to-end tests of `tether destroy` against moto and the Kubernetes test server.
+//!
+//! moto lets a subnet that still contains a NAT gateway, a security group in use or the VPC of an
+//! attached gateway be deleted, so these tests check the order of the calls tether makes, as the
+//! AWS proxy records them, instead of relying on the emulator to refuse.
+
+mod support;
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::types::{Filter, InstanceStateName, NatGatewayState};
+use support::{Harness, describe};
+use tether_testkit::aws_proxy::AwsCall;
+
+const ENVIRONMENT_TAG: &str = "tether.dev/environment";
+
+fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(Region::new("ap-southeast-2"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+fn environment_filter() -> Filter {
+    Filter::builder().name(format!("tag:{ENVIRONMENT_TAG}")).values("ai-dev").build()
+}
+
+/// Applies `examples/ai-dev.toml` through the proxy, then clears the calls the proxy recorded.
+fn applied_environment() -> (Harness, String) {
+    let harness = Harness::start_with_proxy();
+    let file = harness.example("ai-dev.toml").display().to_string();
+    harness.tether_ok(&["apply", &file, "--auto-approve"]);
+    harness.proxy().reset_calls();
+    (harness, file)
+}
+
+/// Returns the id of the environment's VPC.
+fn tether_vpc_id(harness: &Harness) -> String {
+    let ec2 = ec2_client(harness);
+    let vpcs = runtime().block_on(ec2.describe_vpcs().filters(environment_filter()).send()).unwrap();
+    vpcs.vpcs()[0].vpc_id().unwrap().to_owned()
+}
+
+/// Lists what still carries the environment's tag: every EC2 kind tether creates, with
+/// terminated instances and deleted NAT gateways left out because AWS keeps listing them.
+fn remaining_tagged(harness: &Harness) -> Vec<String> {
+    let ec2 = ec2_client(harness);
+    runtime().block_on(async {
+        let mut remaining = Vec::new();
+        let vpcs = ec2.describe_vpcs().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(vpcs.vpcs().iter().map(|vpc| format!("vpc {}", vpc.vpc_id().unwrap())));
+        let subnets = ec2.describe_subnets().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(subnets.subnets().iter().map(|subnet| format!("subnet {}", subnet.subnet_id().unwrap())));
+        let tables = ec2.describe_route_tables().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(tables.route_tables().iter().map(|table| format!("route table {:?}", table.route_table_id())));
+        let groups = ec2.describe_security_groups().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(groups.security_groups().iter().map(|group| format!("security group {:?}", group.group_id())));
+        let gateways = ec2.describe_internet_gateways().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(
+            gateways.internet_gateways().iter().map(|gateway| format!("gateway {:?}", gateway.internet_gateway_id())),
+        );
+        let addresses = ec2.describe_addresses().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(addresses.addresses().iter().map(|address| format!("address {:?}", address.allocation_id())));
+        let nats = ec2.describe_nat_gateways().filter(environment_filter()).send().await.unwrap();
+        remaining.extend(
+            nats.nat_gateways()
+                .iter()
+                .filter(|nat| !matches!(nat.state(), Some(NatGatewayState::Deleted | NatGatewayState::Deleting)))
+                .filter(|nat| nat.tags().iter().any(|tag| tag.value() == Some("ai-dev")))
+                .map(|nat| format!("NAT gateway {:?}", nat.nat_gateway_id())),
+        );
+        let reservations = ec2.describe_instances().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(
+            reservations
+                .reservations()
+                .iter()
+                .flat_map(|reservation| reservation.instances())
+                .filter(|instance| {
+                    instance.state().and_then(|state| state.name()) != Some(&InstanceStateName::Terminated)
+                })
+                .map(|instance| format!("instance {:?}", instance.instance_id())),
+        );
+        remaining
+    })
+}
+
+/// Index of the first call with `action`; panics when there is none.
+fn first(calls: &[AwsCall], action: &str) -> usize {
+    calls.iter().position(|call| call.action == action).unwrap_or_else(|| panic!("no {action} call in {calls:#?}"))
+}
+
+/// Index of the last call with `action`; panics when there is none.
+fn last(calls: &[AwsCall], action: &str) -> usize {
+    calls.iter().rposition(|call| call.action == action).unwrap_or_else(|| panic!("no {action} call in {calls:#?}"))
+}
+
+/// Lists the calls that change something in AWS.
+fn writes(calls: &[AwsCall]) -> Vec<String> {
+    let changing = ["Create", "Delete", "Terminate", "Detach", "Release", "Disassociate", "Replace", "Modify"];
+    calls
+        .iter()
+        .filter(|call| changing.iter().any(|prefix| call.action.starts_with(prefix)))
+        .map(|call| call.action.clone())
+        .collect()
+}
+
+#[test]
+fn destroy_removes_only_tethers_resources() {
+    let (harness, file) = applied_environment();
+    let ec2 = ec2_client(&harness);
+    let by_hand = runtime().block_on(ec2.create_vpc().cidr_block("10.9.0.0/16").send()).unwrap();
+    let by_hand_id = by_hand.vpc().unwrap().vpc_id().unwrap().to_owned();
+    assert!(!remaining_tagged(&harness).is_empty(), "apply tagged what it created");
+
+    let stdout = harness.tether_ok(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+
+    assert!(stdout.contains("Destroy complete"), "{stdout}");
+    assert_eq!(remaining_tagged(&harness), Vec::<String>::new(), "nothing with the environment's tag remains");
+    let survivors = runtime().block_on(ec2.describe_vpcs().vpc_ids(&by_hand_id).send()).unwrap();
+    assert_eq!(survivors.vpcs().len(), 1, "the VPC made by hand survives");
+    let state = std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["resources"], serde_json::json!({}), "state records nothing");
+
+    let again = harness.tether_ok(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+    assert!(!again.contains("Destroy complete"), "a second destroy has nothing to do:\n{again}");
+}
+
+#[test]
+fn destroy_calls_in_reverse_dependency_order() {
+    let (harness, file) = applied_environment();
+
+    harness.tether_ok(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+
+    let calls = harness.proxy().calls();
+    let first_subnet_delete = first(&calls, "DeleteSubnet");
+    assert!(last(&calls, "DeleteRoute") < first_subnet_delete, "routes go before subnets");
+    assert!(last(&calls, "DeleteNatGateway") < first_subnet_delete, "NAT gateways go before their subnets");
+    assert!(
+        last(&calls, "DeleteNatGateway") < first(&calls, "ReleaseAddress"),
+        "a NAT gateway goes before its address"
+    );
+    assert!(
+        last(&calls, "DisassociateRouteTable") < first(&calls, "DeleteRouteTable"),
+        "associations go before their tables"
+    );
+    assert!(
+        last(&calls, "TerminateInstances") < first(&calls, "DeleteSecurityGroup"),
+        "the router goes before its group"
+    );
+    assert!(last(&calls, "TerminateInstances") < first_subnet_delete, "the router goes before its subnet");
+    let vpc_delete = first(&calls, "DeleteVpc");
+    assert!(last(&calls, "DetachInternetGateway") < vpc_delete, "the gateway is detached before the VPC goes");
+    assert!(last(&calls, "DeleteSubnet") < vpc_delete, "subnets go before the VPC");
+    assert!(last(&calls, "DeleteSecurityGroup") < vpc_delete, "security groups go before the VPC");
+    assert_eq!(vpc_delete, last(&calls, "DeleteVpc"), "one VPC is deleted");
+}
+
+#[test]
+fn destroy_without_flag_refuses_cluster() {
+    let (harness, file) = applied_environment();
+
+    let output = harness.tether(&["destroy", &file, "--auto-approve"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--allow-destroy-cluster"), "the flag is named:\n{stderr}");
+    assert!(stderr.contains("cluster.hosted_cluster.ai"), "the cluster is named:\n{stderr}");
+    assert_eq!(writes(&harness.proxy().calls()), Vec::<String>::new(), "nothing changed in AWS");
+    assert!(!remaining_tagged(&harness).is_empty());
+}
+
+#[test]
+fn foreign_objects_in_vpc_named() {
+    let (harness, file) = applied_environment();
+    let ec2 = ec2_client(&harness);
+    let vpc_id = tether_vpc_id(&harness);
+    let (group_id, interface_id) = runtime().block_on(async {
+        let group = ec2
+            .create_security_group()
+            .vpc_id(&vpc_id)
+            .group_name("ai-default-sg")
+            .description("made by HyperShift's controllers")
+            .send()
+            .await
+            .unwrap();
+        let subnets = ec2.describe_subnets().filters(environment_filter()).send().await.unwrap();
+        let subnet_id = subnets.subnets()[0].subnet_id().unwrap().to_owned();
+        let interface = ec2
+            .create_network_interface()
+            .subnet_id(subnet_id)
+            .description("ELB net/a1b2c3/d4e5f6")
+            .send()
+            .await
+            .unwrap();
+        let interface_id = interface.network_interface().unwrap().network_interface_id().unwrap().to_owned();
+        (group.group_id().unwrap().to_owned(), interface_id)
+    });
+    harness.proxy().reset_calls();
+
+    let output = harness.tether(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("security group {group_id} (ai-default-sg)")), "{stderr}");
+    assert!(stderr.contains(&format!("network interface {interface_id} (ELB net/a1b2c3/d4e5f6)")), "{stderr}");
+    assert!(!stderr.contains("DependencyViolation"), "{stderr}");
+    assert_eq!(writes(&harness.proxy().calls()), Vec::<String>::new(), "nothing changed in AWS");
+}
+
+#[test]
+fn removed_from_file_still_destroyed() {
+    let (harness, file) = applied_environment();
+    support::edit(
+        std::path::Path::new(&file),
+        "[pools.gpu]\ninstance_type = \"g6.xlarge\"\nautoscaling = { min = 0, max = 2 }\n\
+         # Taints and labels reach only nodes created after a change.\n\
+         taints = [{ key = \"nvidia.com/gpu\", value = \"present\", effect = \"NoSchedule\" }]\n\
+         labels = { \"nvidia.com/gpu.present\" = \"true\" }",
+        "",
+    );
+
+    let output = harness.tether(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+
+    assert!(output.status.success(), "{}", describe(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("cluster.node_pool.gpu"), "the pool no longer in the file is destroyed:\n{stdout}");
+}

@@ -1,0 +1,667 @@
+//! End-to-end tests of `tether import`: an environment built the way `hcp create cluster aws`
+//! builds it (plain EC2 calls against moto, objects posted to the Kubernetes test server), plus a
+//! subnet router made by hand, is taken over without creating or replacing anything.
+
+mod support;
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::Path;
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::types::{
+    AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
+    TagSpecification,
+};
+use base64::Engine as _;
+use serde_json::{Value, json};
+use support::{Harness, describe};
+
+const REGION: &str = "ap-southeast-2";
+const ZONE: &str = "ap-southeast-2a";
+const RELEASE: &str = "quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64";
+
+/// Kinds the hand-built environment below does not contain, which the first plan creates.
+const NOT_BUILT: [&str; 1] = ["private_zone"];
+
+/// The ids of what the test built.
+struct Built {
+    vpc: String,
+    private_subnet: String,
+    nat: String,
+    router: Option<(String, String)>,
+}
+
+fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// HyperShift's tags (`ec2Tags` in `cmd/infra/aws/ec2.go`) plus `Name` and any extra tags.
+fn hypershift_tags(name: Option<&str>, extra: &[(&str, &str)]) -> Vec<Tag> {
+    let mut tags = vec![
+        ("kubernetes.io/cluster/ai", "owned"),
+        ("hypershift.openshift.io/infra-id", "ai"),
+        ("hypershift.openshift.io/cluster-name", "ai"),
+    ];
+    tags.extend(name.map(|name| ("Name", name)));
+    tags.extend_from_slice(extra);
+    tags.into_iter().map(|(key, value)| Tag::builder().key(key).value(value).build()).collect()
+}
+
+fn tagging(resource: ResourceType, tags: Vec<Tag>) -> TagSpecification {
+    TagSpecification::builder().resource_type(resource).set_tags(Some(tags)).build()
+}
+
+async fn tag(ec2: &aws_sdk_ec2::Client, id: &str, tags: Vec<Tag>) {
+    ec2.create_tags().resources(id).set_tags(Some(tags)).send().await.unwrap();
+}
+
+/// Builds the AWS side in `hcp create cluster aws`'s order, names and layout for one zone,
+/// optionally with a subnet router made by hand.
+async fn build_aws(ec2: &aws_sdk_ec2::Client, with_router: bool) -> Built {
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.1.0.0/16")
+        .tag_specifications(tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[])))
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    for hostnames in [false, true] {
+        let on = AttributeBooleanValue::builder().value(true).build();
+        let call = ec2.modify_vpc_attribute().vpc_id(&vpc);
+        let call = if hostnames { call.enable_dns_hostnames(on) } else { call.enable_dns_support(on) };
+        call.send().await.unwrap();
+    }
+
+    let configuration = |key: &str, value: &str| NewDhcpConfiguration::builder().key(key).values(value).build();
+    let options = ec2
+        .create_dhcp_options()
+        .dhcp_configurations(configuration("domain-name", &format!("{REGION}.compute.internal")))
+        .dhcp_configurations(configuration("domain-name-servers", "AmazonProvidedDNS"))
+        .send()
+        .await
+        .unwrap();
+    let options = options.dhcp_options().unwrap().dhcp_options_id().unwrap().to_owned();
+    tag(ec2, &options, hypershift_tags(None, &[])).await;
+    ec2.associate_dhcp_options().dhcp_options_id(&options).vpc_id(&vpc).send().await.unwrap();
+
+    let gateway = ec2
+        .create_internet_gateway()
+        .tag_specifications(tagging(ResourceType::InternetGateway, hypershift_tags(Some("ai-igw"), &[])))
+        .send()
+        .await
+        .unwrap();
+    let gateway = gateway.internet_gateway().unwrap().internet_gateway_id().unwrap().to_owned();
+    ec2.attach_internet_gateway().internet_gateway_id(&gateway).vpc_id(&vpc).send().await.unwrap();
+
+    let subnet = |cidr: &'static str, name: String, extra: Vec<(&'static str, &'static str)>| {
+        let vpc = vpc.clone();
+        async move {
+            let output = ec2
+                .create_subnet()
+                .vpc_id(vpc)
+                .cidr_block(cidr)
+                .availability_zone(ZONE)
+                .tag_specifications(tagging(ResourceType::Subnet, hypershift_tags(Some(&name), &extra)))
+                .send()
+                .await
+                .unwrap();
+            output.subnet().unwrap().subnet_id().unwrap().to_owned()
+        }
+    };
+    let private_extra = vec![("kubernetes.io/role/internal-elb", "1"), ("karpenter.sh/discovery", "ai")];
+    let private_subnet = subnet("10.1.128.0/20", format!("ai-private-{ZONE}"), private_extra).await;
+    let public_subnet = subnet("10.1.0.0/20", format!("ai-public-{ZONE}"), vec![("kubernetes.io/role/elb", "1")]).await;
+
+    let address = ec2
+        .allocate_address()
+        .domain(DomainType::Vpc)
+        .tag_specifications(tagging(ResourceType::ElasticIp, hypershift_tags(Some(&format!("ai-eip-{ZONE}")), &[])))
+        .send()
+        .await
+        .unwrap();
+    let nat = ec2
+        .create_nat_gateway()
+        .subnet_id(&public_subnet)
+        .allocation_id(address.allocation_id().unwrap())
+        .tag_specifications(tagging(ResourceType::Natgateway, hypershift_tags(Some(&format!("ai-nat-{ZONE}")), &[])))
+        .send()
+        .await
+        .unwrap();
+    let nat = nat.nat_gateway().unwrap().nat_gateway_id().unwrap().to_owned();
+
+    let table = |name: String| {
+        let vpc = vpc.clone();
+        async move {
+            let output = ec2
+                .create_route_table()
+                .vpc_id(vpc)
+                .tag_specifications(tagging(ResourceType::RouteTable, hypershift_tags(Some(&name), &[])))
+                .send()
+                .await
+                .unwrap();
+            output.route_table().unwrap().route_table_id().unwrap().to_owned()
+        }
+    };
+    let private_table = table(format!("ai-private-{ZONE}")).await;
+    ec2.create_route()
+        .route_table_id(&private_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .nat_gateway_id(&nat)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_route_table().route_table_id(&private_table).subnet_id(&private_subnet).send().await.unwrap();
+
+    // The public table becomes the VPC's main table.
+    let public_table = table("ai-public".to_owned()).await;
+    let main = ec2
+        .describe_route_tables()
+        .filters(Filter::builder().name("vpc-id").values(&vpc).build())
+        .filters(Filter::builder().name("association.main").values("true").build())
+        .send()
+        .await
+        .unwrap();
+    let main_association = main.route_tables()[0].associations()[0].route_table_association_id().unwrap().to_owned();
+    ec2.replace_route_table_association()
+        .association_id(main_association)
+        .route_table_id(&public_table)
+        .send()
+        .await
+        .unwrap();
+    ec2.create_route()
+        .route_table_id(&public_table)
+        .destination_cidr_block("0.0.0.0/0")
+        .gateway_id(&gateway)
+        .send()
+        .await
+        .unwrap();
+    ec2.associate_route_table().route_table_id(&public_table).subnet_id(&public_subnet).send().await.unwrap();
+
+    let endpoint = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc)
+        .service_name(format!("com.amazonaws.{REGION}.s3"))
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+        .route_table_ids(&private_table)
+        .route_table_ids(&public_table)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = endpoint.vpc_endpoint().unwrap().vpc_endpoint_id().unwrap().to_owned();
+    tag(ec2, &endpoint, hypershift_tags(None, &[])).await;
+
+    let router = match with_router {
+        true => Some(build_router(ec2, &vpc, &public_subnet, &[&private_table, &public_table]).await),
+        false => None,
+    };
+    Built { vpc, private_subnet, nat, router }
+}
+
+/// A subnet router made by hand: a group named and described as tether describes it (EC2 cannot
+/// change either in place), an instance with the source/destination check off, and routes to
+/// the on-prem network in every table. Only `Name` tags, no HyperShift tags.
+async fn build_router(ec2: &aws_sdk_ec2::Client, vpc: &str, subnet: &str, tables: &[&str]) -> (String, String) {
+    let group = ec2
+        .create_security_group()
+        .group_name("ai-subnet-router")
+        .description("tether subnet router: traffic between the VPC and the on-prem networks")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .unwrap();
+    let group = group.group_id().unwrap().to_owned();
+    let ranges = ["10.1.0.0/16", "192.168.6.0/24"].map(|cidr| IpRange::builder().cidr_ip(cidr).build());
+    let all = IpPermission::builder().ip_protocol("-1").set_ip_ranges(Some(ranges.to_vec())).build();
+    ec2.authorize_security_group_ingress().group_id(&group).ip_permissions(all).send().await.unwrap();
+    let name = vec![Tag::builder().key("Name").value("ai-subnet-router").build()];
+    tag(ec2, &group, name.clone()).await;
+
+    let instances = ec2
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Small)
+        .subnet_id(subnet)
+        .security_group_ids(&group)
+        .min_count(1)
+        .max_count(1)
+        .tag_specifications(tagging(ResourceType::Instance, name))
+        .send()
+        .await
+        .unwrap();
+    let instance = instances.instances()[0].instance_id().unwrap().to_owned();
+    let off = AttributeBooleanValue::builder().value(false).build();
+    ec2.modify_instance_attribute().instance_id(&instance).source_dest_check(off).send().await.unwrap();
+    for table in tables {
+        let route = ec2.create_route().route_table_id(*table).destination_cidr_block("192.168.6.0/24");
+        route.instance_id(&instance).send().await.unwrap();
+    }
+    (instance, group)
+}
+
+/// Sends one request to the Kubernetes test server and asserts it succeeded.
+fn kube_send(harness: &Harness, method: &str, path: &str, body: &Value) {
+    let address = harness.kube.url().trim_start_matches("http://").to_owned();
+    let body = body.to_string();
+    let mut stream = TcpStream::connect(&address).expect("test server reachable");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 20"), "{method} {path} failed:\n{response}");
+}
+
+/// The objects `hcp create cluster aws` renders for cluster `ai` in `hcp-ai` (one zone, pools
+/// `ai-workers` and `ai-gpu`), without tether's labels.
+fn build_cluster(harness: &Harness, built: &Built, pull_secret: &Path, machine_config: Option<Value>) {
+    kube_send(
+        harness,
+        "POST",
+        "/api/v1/namespaces",
+        &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hcp-ai"}}),
+    );
+    let secret = base64::engine::general_purpose::STANDARD.encode(std::fs::read(pull_secret).unwrap());
+    kube_send(
+        harness,
+        "POST",
+        "/api/v1/namespaces/hcp-ai/secrets",
+        &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "ai-pull-secret", "namespace": "hcp-ai"},
+                "type": "kubernetes.io/dockerconfigjson", "data": {".dockerconfigjson": secret}}),
+    );
+
+    let role = |suffix: &str| format!("arn:aws:iam::123456789012:role/ai-{suffix}");
+    let service =
+        |name: &str, strategy: &str| json!({"service": name, "servicePublishingStrategy": {"type": strategy}});
+    let hosted_cluster = json!({
+        "apiVersion": "hypershift.openshift.io/v1beta1", "kind": "HostedCluster",
+        "metadata": {"name": "ai", "namespace": "hcp-ai"},
+        "spec": {
+            "release": {"image": RELEASE}, "pullSecret": {"name": "ai-pull-secret"}, "infraID": "ai",
+            "issuerURL": issuer_url(),
+            "dns": {"baseDomain": "hcp.example.com"}, "controllerAvailabilityPolicy": "SingleReplica",
+            "networking": {"networkType": "OVNKubernetes", "clusterNetwork": [{"cidr": "10.132.0.0/14"}],
+                           "serviceNetwork": [{"cidr": "172.31.0.0/16"}], "machineNetwork": [{"cidr": "10.1.0.0/16"}]},
+            "etcd": {"managementType": "Managed", "managed": {"storage": {"type": "PersistentVolume",
+                     "persistentVolume": {"storageClassName": "lvms-vg1", "size": "8Gi"}}}},
+            "services": [service("APIServer", "LoadBalancer"), service("OAuthServer", "Route"),
+                         service("Konnectivity", "Route"), service("Ignition", "Route")],
+            "platform": {"type": "AWS", "aws": {
+                "region": REGION, "endpointAccess": "Public",
+                "cloudProviderConfig": {"vpc": built.vpc, "zone": ZONE, "subnet": {"id": built.private_subnet}},
+                "rolesRef": {"ingressARN": role("openshift-ingress"), "imageRegistryARN": role("openshift-image-registry"),
+                             "storageARN": role("aws-ebs-csi-driver-controller"), "networkARN": role("cloud-network-config-controller"),
+                             "kubeCloudControllerARN": role("cloud-controller"), "nodePoolManagementARN": role("node-pool"),
+                             "controlPlaneOperatorARN": role("control-plane-operator")}}}
+        }
+    });
+    kube_send(
+        harness,
+        "POST",
+        "/apis/hypershift.openshift.io/v1beta1/namespaces/hcp-ai/hostedclusters",
+        &hosted_cluster,
+    );
+
+    let pool = |name: &str, instance_type: &str, scaling: (&str, Value), extra: Value| {
+        let mut spec = json!({
+            "clusterName": "ai", "release": {"image": RELEASE}, "management": {"upgradeType": "Replace"}, "arch": "amd64",
+            "platform": {"type": "AWS", "aws": {"instanceType": instance_type, "instanceProfile": "ai-worker",
+                         "subnet": {"id": built.private_subnet}, "rootVolume": {"size": 120, "type": "gp3"}}}
+        });
+        spec[scaling.0] = scaling.1;
+        for (key, value) in extra.as_object().unwrap() {
+            spec[key] = value.clone();
+        }
+        json!({"apiVersion": "hypershift.openshift.io/v1beta1", "kind": "NodePool",
+               "metadata": {"name": name, "namespace": "hcp-ai"}, "spec": spec})
+    };
+    let node_pools = "/apis/hypershift.openshift.io/v1beta1/namespaces/hcp-ai/nodepools";
+    kube_send(harness, "POST", node_pools, &pool("ai-workers", "m6i.2xlarge", ("replicas", json!(2)), json!({})));
+    let gpu_extra = json!({"taints": [{"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}],
+                           "nodeLabels": {"nvidia.com/gpu.present": "true"}});
+    kube_send(
+        harness,
+        "POST",
+        node_pools,
+        &pool("ai-gpu", "g6.xlarge", ("autoScaling", json!({"min": 0, "max": 2})), gpu_extra),
+    );
+
+    if let Some(machine_config) = machine_config {
+        kube_send(harness, "POST", "/apis/machineconfiguration.openshift.io/v1/machineconfigs", &machine_config);
+    }
+}
+
+/// The issuer URL `hcp` gives the cluster: its OIDC bucket's URL with the infra id.
+fn issuer_url() -> String {
+    format!("https://hypershift-oidc-123456789012.s3.{REGION}.amazonaws.com/ai")
+}
+
+/// Creates the IAM roles, the worker instance profile and the OIDC provider that `hcp create
+/// cluster aws` creates, with the names and policies of the catalogue for `file`.
+fn build_iam(harness: &Harness, file: &Path) {
+    let checked = tether_config::load(file).expect("the environment file is valid");
+    let desired = tether_catalog::lower(&checked).expect("the file lowers");
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(aws_sdk_iam::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_iam::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    let iam = aws_sdk_iam::Client::from_conf(config);
+    let text = |resource: &tether_model::Resource, key: &str| resource.attributes[key].as_str().unwrap().to_owned();
+    let of_kind = |kind: &'static str| {
+        desired.resources().filter(move |resource| resource.address.to_string().starts_with(&format!("aws.{kind}.")))
+    };
+
+    runtime().block_on(async {
+        for role in of_kind("iam_role") {
+            let name = text(role, "name");
+            let call = iam.create_role().role_name(&name).path(text(role, "path"));
+            call.assume_role_policy_document(text(role, "assume_role_policy")).send().await.unwrap();
+            for (policy, document) in role.attributes["inline_policies"].as_map().unwrap() {
+                let document = document.as_str().unwrap();
+                iam.put_role_policy()
+                    .role_name(&name)
+                    .policy_name(policy)
+                    .policy_document(document)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        for profile in of_kind("instance_profile") {
+            let name = text(profile, "name");
+            iam.create_instance_profile().instance_profile_name(&name).send().await.unwrap();
+            let role = text(profile, "role_name");
+            iam.add_role_to_instance_profile().instance_profile_name(&name).role_name(role).send().await.unwrap();
+        }
+        for provider in of_kind("oidc_provider") {
+            let tether_model::Value::List(client_ids) = &provider.attributes["client_ids"] else {
+                panic!("client ids")
+            };
+            let client_ids = client_ids.iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+            let call =
+                iam.create_open_id_connect_provider().url(text(provider, "url")).set_client_id_list(Some(client_ids));
+            call.send().await.unwrap();
+        }
+    });
+}
+
+/// The route MachineConfig as applied by hand: the catalogue's dispatcher script for `file`,
+/// without tether's labels and annotation.
+fn hand_applied_machine_config(file: &Path) -> Value {
+    let checked = tether_config::load(file).expect("the environment file is valid");
+    let desired = tether_catalog::lower(&checked).expect("the file lowers");
+    let address = "cluster.machine_config.master-routes".parse().unwrap();
+    let resource = desired.get(&address).expect("the file has a route MachineConfig");
+    let mut object = serde_json::Map::new();
+    for (key, value) in &resource.attributes {
+        object.insert(key.clone(), value.to_wire_json().unwrap());
+    }
+    let mut object = Value::Object(object);
+    let metadata = object["metadata"].as_object_mut().unwrap();
+    metadata.remove("annotations");
+    let labels = metadata["labels"].as_object_mut().unwrap();
+    labels.retain(|key, _| key.starts_with("machineconfiguration.openshift.io/"));
+    object
+}
+
+/// Runs `tether plan --json` and returns its resource changes.
+fn plan_changes(harness: &Harness, file: &str) -> Vec<Value> {
+    let plan: Value = serde_json::from_str(&harness.tether_ok(&["plan", "--json", file])).expect("plan JSON");
+    plan["resource_changes"].as_array().unwrap().clone()
+}
+
+fn with_action<'a>(changes: &'a [Value], action: &str) -> Vec<&'a str> {
+    changes
+        .iter()
+        .filter(|change| change["action"] == action)
+        .map(|change| change["address"].as_str().unwrap())
+        .collect()
+}
+
+fn state_id(harness: &Harness, address: &str) -> Option<String> {
+    let path = harness.dir.path().join(".tether/ai-dev.state.json");
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    state["resources"][address]["id"].as_str().map(str::to_owned)
+}
+
+/// Copies `ai-dev.toml` and appends `[import]` with the router's ids.
+fn environment_file(harness: &Harness, router: Option<&(String, String)>) -> String {
+    let file = harness.example("ai-dev.toml");
+    if let Some((instance, group)) = router {
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str(&format!(
+            "\n[import]\nsubnet_router_instance = \"{instance}\"\nsubnet_router_security_group = \"{group}\"\n"
+        ));
+        std::fs::write(&file, text).unwrap();
+    }
+    file.to_str().unwrap().to_owned()
+}
+
+/// The mutating AWS calls in the proxy's log: every action that does not read.
+fn writes(harness: &Harness) -> Vec<String> {
+    let reads = ["Describe", "List", "Get"];
+    let calls = harness.proxy().calls();
+    // STS AssumeRole only obtains credentials for the role the file names.
+    let mutating = calls.iter().filter(|call| call.service != "sts");
+    let mutating = mutating.filter(|call| !reads.iter().any(|read| call.action.starts_with(read)));
+    mutating
+        .filter(|call| !call.action.starts_with("GET "))
+        .map(|call| format!("{} {}", call.service, call.action))
+        .collect()
+}
+
+#[test]
+fn import_takes_over_an_hcp_built_environment() {
+    let harness = Harness::start_with_proxy();
+    let ec2 = ec2_client(&harness);
+    let built = runtime().block_on(build_aws(&ec2, true));
+    let file = environment_file(&harness, built.router.as_ref());
+    let machine_config = hand_applied_machine_config(Path::new(&file));
+    build_iam(&harness, Path::new(&file));
+    build_cluster(&harness, &built, &harness.dir.path().join("pull-secret.example.json"), Some(machine_config));
+
+    let dry_run = harness.tether_ok(&["import", "--dry-run", &file]);
+    assert!(dry_run.contains(&format!("aws.vpc.main ← {}", built.vpc)), "{dry_run}");
+    assert!(dry_run.contains("Dry run: the state was not changed."), "{dry_run}");
+    assert!(!harness.dir.path().join(".tether/ai-dev.state.json").exists(), "--dry-run wrote the state");
+
+    let report = harness.tether_ok(&["import", &file]);
+    assert_eq!(writes(&harness), Vec::<String>::new(), "import changed something in AWS");
+    let (instance, group) = built.router.clone().unwrap();
+    for expected in [
+        format!("aws.vpc.main ← {} (by Name tag)", built.vpc),
+        format!("aws.nat_gateway.{ZONE} ← {}", built.nat),
+        format!("aws.instance.subnet-router ← {instance} (by [import])"),
+        format!("aws.security_group.subnet-router ← {group} (by [import])"),
+        "cluster.hosted_cluster.ai ← hcp-ai/ai (by name)".to_owned(),
+        "cluster.node_pool.gpu ← hcp-ai/ai-gpu (by name)".to_owned(),
+    ] {
+        assert!(report.contains(&expected), "missing `{expected}` in:\n{report}");
+    }
+    assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(built.vpc.as_str()));
+    assert!(state_id(&harness, "aws.route.public-onprem-192-168-6-0-24").is_some(), "routes recorded");
+
+    // The first plan only adds tether's marks (and drops tags the file does not name).
+    let changes = plan_changes(&harness, &file);
+    assert!(with_action(&changes, "replace").is_empty(), "{changes:#?}");
+    assert!(with_action(&changes, "delete").is_empty(), "{changes:#?}");
+    for address in with_action(&changes, "create") {
+        assert!(NOT_BUILT.iter().any(|kind| address.starts_with(&format!("aws.{kind}."))), "created {address}");
+    }
+    let updated = with_action(&changes, "update");
+    assert!(updated.contains(&"aws.vpc.main") && updated.contains(&"cluster.hosted_cluster.ai"), "{updated:?}");
+    for change in changes.iter().filter(|change| change["action"] == "update") {
+        for attribute in change["attribute_changes"].as_array().unwrap() {
+            let path = attribute["path"].as_str().unwrap();
+            let marks = ["tags", "metadata.labels", "metadata.annotations"];
+            assert!(marks.iter().any(|mark| path.starts_with(mark)), "{} changes {path}", change["address"]);
+        }
+    }
+
+    harness.proxy().reset_calls();
+    harness.tether_ok(&["apply", "--auto-approve", &file]);
+    // EC2 sees only tag writes; the private zones are the only resources created.
+    let created: Vec<String> = writes(&harness).into_iter().filter(|call| call.starts_with("ec2 ")).collect();
+    assert!(created.iter().all(|call| call == "ec2 CreateTags" || call == "ec2 DeleteTags"), "{created:?}");
+    let output = harness.tether(&["plan", "--detailed-exitcode", &file]);
+    assert_eq!(output.status.code(), Some(0), "the second plan is not empty:\n{}", describe(&output));
+
+    // Nothing was re-created: the ids are the ones built above.
+    assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(built.vpc.as_str()));
+    assert_eq!(state_id(&harness, &format!("aws.nat_gateway.{ZONE}")).as_deref(), Some(built.nat.as_str()));
+    assert_eq!(state_id(&harness, "aws.instance.subnet-router").as_deref(), Some(instance.as_str()));
+    let vpcs = runtime().block_on(async {
+        let filter = Filter::builder().name("tag:kubernetes.io/cluster/ai").values("owned").build();
+        ec2.describe_vpcs().filters(filter).send().await.unwrap().vpcs().len()
+    });
+    assert_eq!(vpcs, 1);
+}
+
+#[test]
+fn ambiguous_vpcs_are_refused_with_their_ids() {
+    let harness = Harness::start();
+    let ec2 = ec2_client(&harness);
+    let ids: Vec<String> = runtime().block_on(async {
+        let mut ids = Vec::new();
+        for cidr in ["10.1.0.0/16", "10.2.0.0/16"] {
+            let tags = tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[]));
+            let output = ec2.create_vpc().cidr_block(cidr).tag_specifications(tags).send().await.unwrap();
+            ids.push(output.vpc().unwrap().vpc_id().unwrap().to_owned());
+        }
+        ids
+    });
+    let file = environment_file(&harness, None);
+
+    let output = harness.tether(&["import", &file]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`aws.vpc.main` matches 2 existing resources named `ai-vpc`"), "{stderr}");
+    for id in &ids {
+        assert!(stderr.contains(id.as_str()), "{id} not named:\n{stderr}");
+    }
+    assert!(!harness.dir.path().join(".tether/ai-dev.state.json").exists());
+}
+
+#[test]
+fn partial_environment_lists_missing_and_foreign_resources() {
+    let harness = Harness::start();
+    let ec2 = ec2_client(&harness);
+    let (vpc, default_group) = runtime().block_on(async {
+        let tags = tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[]));
+        let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").tag_specifications(tags).send().await.unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+        // The worker group that HyperShift's control-plane operator creates; the file has none.
+        let group = ec2
+            .create_security_group()
+            .group_name("ai-default-sg")
+            .description("default worker security group")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .unwrap();
+        let group = group.group_id().unwrap().to_owned();
+        tag(&ec2, &group, hypershift_tags(Some("ai-default-sg"), &[])).await;
+        (vpc, group)
+    });
+    let file = environment_file(&harness, None);
+
+    let report = harness.tether_ok(&["import", &file]);
+    assert!(report.contains(&format!("aws.vpc.main ← {vpc}")), "{report}");
+    let missing = report.split("Not found; the next apply creates them").nth(1).expect("a list of missing resources");
+    for address in [format!("aws.subnet.private-{ZONE}"), "cluster.hosted_cluster.ai".to_owned()] {
+        assert!(missing.contains(&address), "{address} not listed as missing:\n{report}");
+    }
+    let foreign = report.split("Found but not described by the file").nth(1).expect("a list of foreign resources");
+    assert!(foreign.contains(&format!("security_group {default_group} (ai-default-sg)")), "{report}");
+    assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(vpc.as_str()));
+    assert_eq!(state_id(&harness, &format!("aws.subnet.private-{ZONE}")), None);
+}
+
+#[test]
+fn generated_file_imports_without_replacements() {
+    let harness = Harness::start();
+    let ec2 = ec2_client(&harness);
+    let built = runtime().block_on(build_aws(&ec2, false));
+    let pull_secret = harness.example("ai-dev.toml").with_file_name("pull-secret.example.json");
+    build_cluster(&harness, &built, &pull_secret, None);
+    build_iam(&harness, &harness.example("ai-dev.toml"));
+
+    harness.tether_ok(&[
+        "import",
+        "--generate",
+        "generated.toml",
+        "--infra-id",
+        "ai",
+        "--namespace",
+        "hcp-ai",
+        "--name",
+        "ai",
+        "--region",
+        REGION,
+    ]);
+    let generated = std::fs::read_to_string(harness.dir.path().join("generated.toml")).unwrap();
+    for expected in [
+        "vpc_cidr = \"10.1.0.0/16\"\n",
+        &format!("zones = [\"{ZONE}\"]\n"),
+        &format!("release_image = \"{RELEASE}\"\n"),
+        "account_id = \"123456789012\"\n",
+        "[pools.\"gpu\"]\ninstance_type = \"g6.xlarge\"\nautoscaling = { min = 0, max = 2 }\n",
+        "taints = [{ key = \"nvidia.com/gpu\", value = \"present\", effect = \"NoSchedule\" }]\n",
+        "networks = [\"192.168.0.0/24\"]   # guessed:",
+        "oidc_bucket = \"hypershift-oidc-123456789012\"\n",
+    ] {
+        assert!(generated.contains(expected), "missing `{expected}` in:\n{generated}");
+    }
+    std::fs::copy(&pull_secret, harness.dir.path().join("pull-secret.json")).unwrap();
+
+    harness.tether_ok(&["import", "generated.toml"]);
+    let changes = plan_changes(&harness, "generated.toml");
+    assert!(with_action(&changes, "replace").is_empty(), "{changes:#?}");
+    assert!(with_action(&changes, "delete").is_empty(), "{changes:#?}");
+    let updated = with_action(&changes, "update");
+    assert!(updated.contains(&"aws.vpc.main") && updated.contains(&"cluster.hosted_cluster.ai"), "{changes:#?}");
+    let created = with_action(&changes, "create");
+    for kept in
+        ["aws.vpc.main", "aws.nat_gateway.ap-southeast-2a", "cluster.hosted_cluster.ai", "cluster.node_pool.gpu"]
+    {
+        assert!(!created.contains(&kept), "{kept} would be created: {created:?}");
+    }
+}
+
+#[test]
+fn invalid_import_entries_are_reported_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let examples = support::repository_root().join("examples");
+    for name in ["ai-dev.toml", "pull-secret.example.json"] {
+        std::fs::copy(examples.join(name), dir.path().join(name)).unwrap();
+    }
+    let file = dir.path().join("ai-dev.toml");
+    let mut text = std::fs::read_to_string(&file).unwrap();
+    text.push_str("\n[import]\nsubnet_router_instance = \"sg-0123456789abcdef0\"\nroute_tables = { private-us-east-1a = \"rtb-0a1b2c3d\" }\n");
+    std::fs::write(&file, text).unwrap();
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tether")).arg("validate").arg(&file).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("tether::config::invalid_import").count(), 2, "{stderr}");
+    assert!(stderr.contains("ai-dev.toml:62:27]"), "the instance id's span:\n{stderr}");
+    assert!(stderr.contains("╰── `sg-0123456789abcdef0` is not an id of kind `instance`"), "{stderr}");
+    assert!(stderr.contains("ai-dev.toml:63:18]"), "the route table name's span:\n{stderr}");
+    assert!(stderr.contains("╰── `private-us-east-1a` is not a route table of this file"), "{stderr}");
+}
