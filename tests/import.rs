@@ -21,9 +21,6 @@ const REGION: &str = "ap-southeast-2";
 const ZONE: &str = "ap-southeast-2a";
 const RELEASE: &str = "quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64";
 
-/// Kinds the hand-built environment below does not contain, which the first plan creates.
-const NOT_BUILT: [&str; 1] = ["private_zone"];
-
 /// The ids of what the test built.
 struct Built {
     vpc: String,
@@ -46,7 +43,8 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-/// HyperShift's tags (`ec2Tags` in `cmd/infra/aws/ec2.go`) plus `Name` and any extra tags.
+/// HyperShift's tags (`ec2Tags` in HyperShift's `cmd/infra/aws/ec2.go`) plus `Name` and any extra
+/// tags.
 fn hypershift_tags(name: Option<&str>, extra: &[(&str, &str)]) -> Vec<Tag> {
     let mut tags = vec![
         ("kubernetes.io/cluster/ai", "owned"),
@@ -248,6 +246,39 @@ async fn build_router(ec2: &aws_sdk_ec2::Client, vpc: &str, subnet: &str, tables
         route.instance_id(&instance).send().await.unwrap();
     }
     (instance, group)
+}
+
+/// Creates the two private zones `hcp create cluster aws` associates with the VPC, with the
+/// cluster's tags and no `Name` tag, and returns their ids.
+async fn build_private_zones(harness: &Harness, vpc: &str) -> Vec<String> {
+    use aws_sdk_route53::types::{HostedZoneConfig, Tag as ZoneTag, TagResourceType, Vpc, VpcRegion};
+    let config = aws_sdk_route53::Config::builder()
+        .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(aws_sdk_route53::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_route53::config::Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    let route53 = aws_sdk_route53::Client::from_conf(config);
+    let mut ids = Vec::new();
+    for name in ["ai.hcp.example.com", "ai.hypershift.local"] {
+        let output = route53
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(format!("hcp-{name}"))
+            .vpc(Vpc::builder().vpc_id(vpc).vpc_region(VpcRegion::from(REGION)).build())
+            .hosted_zone_config(HostedZoneConfig::builder().private_zone(true).build())
+            .send()
+            .await
+            .unwrap();
+        let id = output.hosted_zone().unwrap().id().rsplit('/').next().unwrap().to_owned();
+        let tags = hypershift_tags(None, &[])
+            .into_iter()
+            .map(|tag| ZoneTag::builder().key(tag.key().unwrap()).value(tag.value().unwrap()).build());
+        let call = route53.change_tags_for_resource().resource_type(TagResourceType::Hostedzone).resource_id(&id);
+        call.set_add_tags(Some(tags.collect())).send().await.unwrap();
+        ids.push(id);
+    }
+    ids
 }
 
 /// Sends one request to the Kubernetes test server and asserts it succeeded.
@@ -457,13 +488,29 @@ fn environment_file(harness: &Harness, router: Option<&(String, String)>) -> Str
 fn writes(harness: &Harness) -> Vec<String> {
     let reads = ["Describe", "List", "Get"];
     let calls = harness.proxy().calls();
-    // STS AssumeRole only obtains credentials for the role the file names.
-    let mutating = calls.iter().filter(|call| call.service != "sts");
+    // STS AssumeRole only obtains credentials for the role the file names; it changes nothing.
+    let mutating = calls.iter().filter(|call| !(call.service == "sts" && call.action == "AssumeRole"));
     let mutating = mutating.filter(|call| !reads.iter().any(|read| call.action.starts_with(read)));
+    // Route 53's REST reads: every GET, and ListTagsForResources, which is a POST.
+    let mutating = mutating.filter(|call| !call.action.starts_with("GET "));
     mutating
-        .filter(|call| !call.action.starts_with("GET "))
+        .filter(|call| call.action != "POST /2013-04-01/tags/hostedzone")
         .map(|call| format!("{} {}", call.service, call.action))
         .collect()
+}
+
+/// Reads the state file's bytes, or `None` before any state is written.
+fn state_bytes(harness: &Harness) -> Option<Vec<u8>> {
+    std::fs::read(harness.dir.path().join(".tether/ai-dev.state.json")).ok()
+}
+
+/// Copies `ai-dev.toml` and appends `text`.
+fn environment_file_with(harness: &Harness, text: &str) -> String {
+    let file = harness.example("ai-dev.toml");
+    let mut contents = std::fs::read_to_string(&file).unwrap();
+    contents.push_str(text);
+    std::fs::write(&file, contents).unwrap();
+    file.to_str().unwrap().to_owned()
 }
 
 #[test]
@@ -471,29 +518,44 @@ fn import_takes_over_an_hcp_built_environment() {
     let harness = Harness::start_with_proxy();
     let ec2 = ec2_client(&harness);
     let built = runtime().block_on(build_aws(&ec2, true));
+    let zones = runtime().block_on(build_private_zones(&harness, &built.vpc));
     let file = environment_file(&harness, built.router.as_ref());
     let machine_config = hand_applied_machine_config(Path::new(&file));
     build_iam(&harness, Path::new(&file));
     build_cluster(&harness, &built, &harness.dir.path().join("pull-secret.example.json"), Some(machine_config));
+    let hosted_cluster = || harness.kube.get("hypershift.openshift.io/v1beta1", "HostedCluster", Some("hcp-ai"), "ai");
+    let version_before = hosted_cluster().unwrap()["metadata"]["resourceVersion"].clone();
 
     let dry_run = harness.tether_ok(&["import", "--dry-run", &file]);
     assert!(dry_run.contains(&format!("aws.vpc.main ← {}", built.vpc)), "{dry_run}");
     assert!(dry_run.contains("Dry run: the state was not changed."), "{dry_run}");
-    assert!(!harness.dir.path().join(".tether/ai-dev.state.json").exists(), "--dry-run wrote the state");
+    assert!(state_bytes(&harness).is_none(), "--dry-run wrote the state");
 
     let report = harness.tether_ok(&["import", &file]);
     assert_eq!(writes(&harness), Vec::<String>::new(), "import changed something in AWS");
+    let version_after = hosted_cluster().unwrap()["metadata"]["resourceVersion"].clone();
+    assert_eq!(version_before, version_after, "import changed the HostedCluster");
     let (instance, group) = built.router.clone().unwrap();
+    let role = "arn:aws:iam::123456789012:role/ai-node-pool";
+    let provider =
+        "arn:aws:iam::123456789012:oidc-provider/hypershift-oidc-123456789012.s3.ap-southeast-2.amazonaws.com/ai";
     for expected in [
         format!("aws.vpc.main ← {} (by Name tag)", built.vpc),
         format!("aws.nat_gateway.{ZONE} ← {}", built.nat),
         format!("aws.instance.subnet-router ← {instance} (by [import])"),
         format!("aws.security_group.subnet-router ← {group} (by [import])"),
+        format!("aws.private_zone.cluster ← {} (by name)", zones[0]),
+        format!("aws.private_zone.local ← {} (by name)", zones[1]),
+        format!("aws.iam_role.node-pool ← {role} (by name)"),
+        "aws.instance_profile.worker ← ai-worker (by name)".to_owned(),
+        format!("aws.oidc_provider.main ← {provider} (by url)"),
+        format!("aws.dhcp_options_association.main ← {} (by its VPC)", built.vpc),
         "cluster.hosted_cluster.ai ← hcp-ai/ai (by name)".to_owned(),
         "cluster.node_pool.gpu ← hcp-ai/ai-gpu (by name)".to_owned(),
     ] {
         assert!(report.contains(&expected), "missing `{expected}` in:\n{report}");
     }
+    assert!(!report.contains("Not found"), "everything exists, yet some is listed as missing:\n{report}");
     assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(built.vpc.as_str()));
     assert!(state_id(&harness, "aws.route.public-onprem-192-168-6-0-24").is_some(), "routes recorded");
 
@@ -501,11 +563,11 @@ fn import_takes_over_an_hcp_built_environment() {
     let changes = plan_changes(&harness, &file);
     assert!(with_action(&changes, "replace").is_empty(), "{changes:#?}");
     assert!(with_action(&changes, "delete").is_empty(), "{changes:#?}");
-    for address in with_action(&changes, "create") {
-        assert!(NOT_BUILT.iter().any(|kind| address.starts_with(&format!("aws.{kind}."))), "created {address}");
-    }
+    assert!(with_action(&changes, "create").is_empty(), "{changes:#?}");
     let updated = with_action(&changes, "update");
-    assert!(updated.contains(&"aws.vpc.main") && updated.contains(&"cluster.hosted_cluster.ai"), "{updated:?}");
+    for address in ["aws.vpc.main", "aws.private_zone.cluster", "cluster.hosted_cluster.ai"] {
+        assert!(updated.contains(&address), "{address} not updated: {updated:?}");
+    }
     for change in changes.iter().filter(|change| change["action"] == "update") {
         for attribute in change["attribute_changes"].as_array().unwrap() {
             let path = attribute["path"].as_str().unwrap();
@@ -516,9 +578,13 @@ fn import_takes_over_an_hcp_built_environment() {
 
     harness.proxy().reset_calls();
     harness.tether_ok(&["apply", "--auto-approve", &file]);
-    // EC2 sees only tag writes; the private zones are the only resources created.
-    let created: Vec<String> = writes(&harness).into_iter().filter(|call| call.starts_with("ec2 ")).collect();
-    assert!(created.iter().all(|call| call == "ec2 CreateTags" || call == "ec2 DeleteTags"), "{created:?}");
+    // AWS receives only tag writes: EC2's, IAM's and Route 53's (a POST to the zone's tags).
+    let tag_writes = ["ec2 CreateTags", "ec2 DeleteTags", "iam TagRole", "iam TagInstanceProfile"];
+    for call in writes(&harness) {
+        let zone_tags = call.starts_with("route53 POST /2013-04-01/tags/hostedzone/");
+        let iam_tags = call.starts_with("iam Tag") || call.starts_with("iam Untag");
+        assert!(tag_writes.contains(&call.as_str()) || zone_tags || iam_tags, "apply made `{call}`");
+    }
     let output = harness.tether(&["plan", "--detailed-exitcode", &file]);
     assert_eq!(output.status.code(), Some(0), "the second plan is not empty:\n{}", describe(&output));
 
@@ -580,6 +646,13 @@ fn partial_environment_lists_missing_and_foreign_resources() {
         (vpc, group)
     });
     let file = environment_file(&harness, None);
+    // A NodePool of this cluster that the file has no pool for.
+    harness.kube.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hcp-ai"}})).unwrap();
+    let extra_pool = json!({"apiVersion": "hypershift.openshift.io/v1beta1", "kind": "NodePool",
+        "metadata": {"name": "ai-extra", "namespace": "hcp-ai"},
+        "spec": {"clusterName": "ai", "replicas": 1, "management": {"upgradeType": "Replace"},
+                 "platform": {"type": "AWS", "aws": {"instanceType": "m6i.large"}}, "release": {"image": RELEASE}}});
+    harness.kube.create(extra_pool).unwrap();
 
     let report = harness.tether_ok(&["import", &file]);
     assert!(report.contains(&format!("aws.vpc.main ← {vpc}")), "{report}");
@@ -589,8 +662,83 @@ fn partial_environment_lists_missing_and_foreign_resources() {
     }
     let foreign = report.split("Found but not described by the file").nth(1).expect("a list of foreign resources");
     assert!(foreign.contains(&format!("security_group {default_group} (ai-default-sg)")), "{report}");
+    assert!(foreign.contains("NodePool hcp-ai/ai-extra"), "{report}");
     assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(vpc.as_str()));
     assert_eq!(state_id(&harness, &format!("aws.subnet.private-{ZONE}")), None);
+
+    // A later dry run lists the subnet made since, and leaves the state byte for byte as it was.
+    let subnet = runtime().block_on(async {
+        let tags = tagging(ResourceType::Subnet, hypershift_tags(Some(&format!("ai-private-{ZONE}")), &[]));
+        let call = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.1.128.0/20").availability_zone(ZONE);
+        let output = call.tag_specifications(tags).send().await.unwrap();
+        output.subnet().unwrap().subnet_id().unwrap().to_owned()
+    });
+    let before = state_bytes(&harness).expect("the import wrote the state");
+    let dry_run = harness.tether_ok(&["import", "--dry-run", &file]);
+    assert!(dry_run.contains(&format!("aws.subnet.private-{ZONE} ← {subnet} (by Name tag)")), "{dry_run}");
+    assert!(dry_run.contains("aws.vpc.main\n"), "the recorded VPC is not listed as recorded:\n{dry_run}");
+    assert_eq!(state_bytes(&harness), Some(before), "--dry-run changed the state");
+}
+
+#[test]
+fn import_table_takes_route_tables_made_by_hand() {
+    let harness = Harness::start();
+    let ec2 = ec2_client(&harness);
+    let (vpc, table) = runtime().block_on(async {
+        let tags = tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[]));
+        let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").tag_specifications(tags).send().await.unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+        // No tags at all: discovery by tag cannot find it.
+        let table = ec2.create_route_table().vpc_id(&vpc).send().await.unwrap();
+        (vpc, table.route_table().unwrap().route_table_id().unwrap().to_owned())
+    });
+
+    // An id that does not exist stops the import and names the entry.
+    let missing = "eipalloc-0123456789abcdef0";
+    let text = format!(
+        "\n[import]\nroute_tables = {{ public = \"{table}\" }}\nresources = {{ \"aws.eip.nat-{ZONE}\" = \"{missing}\" }}\n"
+    );
+    let file = environment_file_with(&harness, &text);
+    let output = harness.tether(&["import", &file]);
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("`[import]` names `{missing}` for `aws.eip.nat-{ZONE}`")), "{stderr}");
+    assert!(state_bytes(&harness).is_none(), "a failed import wrote the state");
+
+    let file = environment_file_with(&harness, &format!("\n[import]\nroute_tables = {{ public = \"{table}\" }}\n"));
+    let report = harness.tether_ok(&["import", &file]);
+    assert!(report.contains(&format!("aws.route_table.public ← {table} (by [import])")), "{report}");
+    assert!(report.contains(&format!("aws.vpc.main ← {vpc} (by Name tag)")), "{report}");
+    assert_eq!(state_id(&harness, "aws.route_table.public").as_deref(), Some(table.as_str()));
+    let changes = plan_changes(&harness, &file);
+    let table_change = changes.iter().find(|change| change["address"] == "aws.route_table.public").unwrap();
+    assert_eq!(table_change["action"], "update", "{table_change:#}");
+}
+
+#[test]
+fn import_waits_for_the_state_lock() {
+    let harness = Harness::start();
+    let file = environment_file(&harness, None);
+    // A live lock of a run on another machine, in the Kubernetes backend.
+    let renewed = jiff::Timestamp::now().to_string();
+    let info = json!({"id": "other-run", "holder": {"user": "alice", "host": "build-7", "pid": 4242},
+                      "operation": "apply", "created": renewed});
+    harness.kube.create(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "hcp-ai"}})).unwrap();
+    harness
+        .kube
+        .create(json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "tether-lock-ai-dev", "namespace": "hcp-ai", "annotations": {"tether.dev/lock": info.to_string()}},
+            "spec": {"holderIdentity": "other-run", "leaseDurationSeconds": 60, "acquireTime": renewed, "renewTime": renewed}}))
+        .unwrap();
+
+    let refused = harness.tether(&["import", "--state-backend", "kubernetes", &file]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("lock other-run held by alice@build-7 (pid 4242)"), "{stderr}");
+
+    // A dry run writes nothing, so it needs no lock.
+    let dry_run = harness.tether_ok(&["import", "--dry-run", "--state-backend", "kubernetes", &file]);
+    assert!(dry_run.contains("Dry run: the state was not changed."), "{dry_run}");
 }
 
 #[test]
@@ -602,6 +750,7 @@ fn generated_file_imports_without_replacements() {
     build_cluster(&harness, &built, &pull_secret, None);
     build_iam(&harness, &harness.example("ai-dev.toml"));
 
+    // No --region: the HostedCluster names its region.
     harness.tether_ok(&[
         "import",
         "--generate",
@@ -612,25 +761,44 @@ fn generated_file_imports_without_replacements() {
         "hcp-ai",
         "--name",
         "ai",
-        "--region",
-        REGION,
     ]);
     let generated = std::fs::read_to_string(harness.dir.path().join("generated.toml")).unwrap();
     for expected in [
         "vpc_cidr = \"10.1.0.0/16\"\n",
+        &format!("region = \"{REGION}\"\n"),
         &format!("zones = [\"{ZONE}\"]\n"),
         &format!("release_image = \"{RELEASE}\"\n"),
         "account_id = \"123456789012\"\n",
         "[pools.\"gpu\"]\ninstance_type = \"g6.xlarge\"\nautoscaling = { min = 0, max = 2 }\n",
         "taints = [{ key = \"nvidia.com/gpu\", value = \"present\", effect = \"NoSchedule\" }]\n",
+        "labels = { \"nvidia.com/gpu.present\" = \"true\" }\n",
+        "[pools.\"workers\"]\ninstance_type = \"m6i.2xlarge\"\nreplicas = 2\n",
+        "cluster_network = \"10.132.0.0/14\"\n",
+        "service_network = \"172.31.0.0/16\"\n",
         "networks = [\"192.168.0.0/24\"]   # guessed:",
         "oidc_bucket = \"hypershift-oidc-123456789012\"\n",
     ] {
         assert!(generated.contains(expected), "missing `{expected}` in:\n{generated}");
     }
+    // Every guessed value carries its reason; the pull secret is named, never copied.
+    for line in ["name = \"ai\"   # guessed:", "pull_secret_file = \"pull-secret.json\"   # guessed:"] {
+        assert!(generated.contains(line), "missing `{line}` in:\n{generated}");
+    }
+    let secret = std::fs::read(&pull_secret).unwrap();
+    let secret_json: Value = serde_json::from_slice(&secret).unwrap();
+    let auth = secret_json["auths"]["quay.io"]["auth"].as_str().unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&secret);
+    for leaked in [auth, encoded.as_str(), "auths"] {
+        assert!(!generated.contains(leaked), "the generated file contains the pull secret:\n{generated}");
+    }
     std::fs::copy(&pull_secret, harness.dir.path().join("pull-secret.json")).unwrap();
 
     harness.tether_ok(&["import", "generated.toml"]);
+    // The generated file names the environment after the cluster.
+    let state = std::fs::read_to_string(harness.dir.path().join(".tether/ai.state.json")).unwrap();
+    for leaked in [auth, encoded.as_str()] {
+        assert!(!state.contains(leaked), "the state contains the pull secret");
+    }
     let changes = plan_changes(&harness, "generated.toml");
     assert!(with_action(&changes, "replace").is_empty(), "{changes:#?}");
     assert!(with_action(&changes, "delete").is_empty(), "{changes:#?}");
@@ -654,14 +822,19 @@ fn invalid_import_entries_are_reported_at_their_line() {
     let file = dir.path().join("ai-dev.toml");
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("\n[import]\nsubnet_router_instance = \"sg-0123456789abcdef0\"\nroute_tables = { private-us-east-1a = \"rtb-0a1b2c3d\" }\n");
+    text.push_str("resources = { \"aws.eip\" = \"eipalloc-0123456789abcdef0\", \"aws.instance.subnet-router\" = \"i-0123456789abcdef0\" }\n");
     std::fs::write(&file, text).unwrap();
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_tether")).arg("validate").arg(&file).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(stderr.matches("tether::config::invalid_import").count(), 2, "{stderr}");
+    assert_eq!(stderr.matches("tether::config::invalid_import").count(), 4, "{stderr}");
     assert!(stderr.contains("ai-dev.toml:62:27]"), "the instance id's span:\n{stderr}");
     assert!(stderr.contains("╰── `sg-0123456789abcdef0` is not an id of kind `instance`"), "{stderr}");
     assert!(stderr.contains("ai-dev.toml:63:18]"), "the route table name's span:\n{stderr}");
     assert!(stderr.contains("╰── `private-us-east-1a` is not a route table of this file"), "{stderr}");
+    assert!(stderr.contains("ai-dev.toml:64:"), "the `resources` entries' spans:\n{stderr}");
+    assert!(stderr.contains("`aws.eip` does not have the form `provider.kind.name`"), "{stderr}");
+    let duplicate = "`aws.instance.subnet-router` is also given by another key of `[import]`";
+    assert!(stderr.contains(duplicate), "{stderr}");
 }

@@ -1,5 +1,6 @@
 //! Discovery of AWS resources that tether did not create: those that carry HyperShift's cluster
-//! tag, and those whose ids an import or the state names.
+//! tag, and those whose ids an import or the state names. Private Route 53 zones and IAM, which
+//! EC2 filters cannot select, have their own listings.
 //!
 //! Each kind has one lister (see [`list_kind`]), the extension point for new kinds: it lists the
 //! kind once with one EC2 filter and converts each item to the attributes that observation reports,
@@ -106,8 +107,11 @@ const IAM_KINDS: [Kind; 3] = [Kind::IamRole, Kind::InstanceProfile, Kind::OidcPr
 /// True when discovery can list `kind`. Kinds without tags (routes, associations) are found
 /// through their route tables instead, and the public zone is looked up by observation.
 pub fn is_discoverable(kind: Kind) -> bool {
-    id_filter(kind).is_some() || IAM_KINDS.contains(&kind)
+    id_filter(kind).is_some() || IAM_KINDS.contains(&kind) || kind == Kind::PrivateZone
 }
+
+/// ListTagsForResources accepts at most this many hosted zone ids per call.
+const ZONE_TAG_BATCH: usize = 10;
 
 /// What one listing returned: candidates, and for route tables the tables themselves, whose routes
 /// and associations observation matches.
@@ -133,15 +137,17 @@ impl AwsProvider {
         let named = ids.iter().map(|(kind, ids)| list_kind(&self.ec2, *kind, Selector::Ids(ids)));
         let iam_ids: BTreeSet<String> =
             ids.iter().filter(|(kind, _)| IAM_KINDS.contains(kind)).flat_map(|(_, ids)| ids.iter().cloned()).collect();
-        let (tagged, named, iam) = futures::try_join!(
+        let zone_ids = ids.get(&Kind::PrivateZone).cloned().unwrap_or_default();
+        let (tagged, named, iam, zones) = futures::try_join!(
             try_join_all(tagged),
             try_join_all(named),
             list_iam(self.iam(), Selector::Cluster(infra_id), &iam_ids),
+            list_private_zones(self, Selector::Cluster(infra_id), &zone_ids),
         )?;
 
         let mut seen = BTreeSet::new();
         let ec2 = tagged.into_iter().chain(named).flat_map(|listing| listing.candidates);
-        let all = ec2.chain(iam);
+        let all = ec2.chain(iam).chain(zones);
         let mut candidates: Vec<Candidate> = all.filter(|candidate| seen.insert(candidate.id.clone())).collect();
         candidates.sort_by(|left, right| (left.kind, &left.id).cmp(&(right.kind, &right.id)));
         tracing::debug!(count = candidates.len(), infra_id, "AWS resources discovered");
@@ -185,8 +191,11 @@ pub(crate) async fn observe_recorded(
 
     let id_sets: Vec<(Kind, BTreeSet<String>)> =
         missing.iter().map(|(kind, by_id)| (*kind, by_id.keys().cloned().collect())).collect();
-    let (ec2_sets, iam_sets): (Vec<_>, Vec<_>) = id_sets.iter().partition(|(kind, _)| !IAM_KINDS.contains(kind));
+    let (iam_sets, other_sets): (Vec<_>, Vec<_>) = id_sets.iter().partition(|(kind, _)| IAM_KINDS.contains(kind));
+    let (zone_sets, ec2_sets): (Vec<_>, Vec<_>) =
+        other_sets.into_iter().partition(|(kind, _)| *kind == Kind::PrivateZone);
     let iam_ids: BTreeSet<String> = iam_sets.iter().flat_map(|(_, ids)| ids.iter().cloned()).collect();
+    let zone_ids: BTreeSet<String> = zone_sets.iter().flat_map(|(_, ids)| ids.iter().cloned()).collect();
     let listings = ec2_sets.iter().map(|(kind, ids)| list_kind(&provider.ec2, *kind, Selector::Ids(ids)));
     let iam = async {
         if iam_ids.is_empty() {
@@ -194,8 +203,15 @@ pub(crate) async fn observe_recorded(
         }
         list_iam(provider.iam(), Selector::Ids(&iam_ids), &BTreeSet::new()).await
     };
-    let (mut listings, iam) = futures::try_join!(try_join_all(listings), iam)?;
+    let zones = async {
+        if zone_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        list_private_zones(provider, Selector::Ids(&zone_ids), &BTreeSet::new()).await
+    };
+    let (mut listings, iam, zones) = futures::try_join!(try_join_all(listings), iam, zones)?;
     listings.push(Listing { candidates: iam, tables: Vec::new() });
+    listings.push(Listing { candidates: zones, tables: Vec::new() });
 
     let mut recorded = Recorded::default();
     for listing in listings {
@@ -217,8 +233,44 @@ pub(crate) async fn observe_recorded(
             recorded.resources.push(ObservedResource { address: address.clone(), id: candidate.id, attributes });
         }
     }
+    complete_recorded_zones(provider, scope, observed, &mut recorded.resources).await?;
     tracing::debug!(count = recorded.resources.len(), "recorded AWS resources observed by id");
     Ok(recorded)
+}
+
+/// Gives the recorded private zones the attributes that observation gives tagged ones: the VPC
+/// association (one ListHostedZonesByVPC call per VPC) and the public zone the desired zone names.
+/// Observation has already checked that this public zone exists, because the desired graph names it.
+///
+/// # Errors
+/// Fails when a call fails.
+async fn complete_recorded_zones(
+    provider: &AwsProvider,
+    scope: &ObserveScope<'_>,
+    observed: &[ObservedResource],
+    recorded: &mut [ObservedResource],
+) -> Result<(), ProviderError> {
+    let is_zone = |resource: &ObservedResource| Kind::of(&resource.address).ok() == Some(Kind::PrivateZone);
+    if !recorded.iter().any(is_zone) {
+        return Ok(());
+    }
+    let is_vpc = |resource: &&ObservedResource| Kind::of(&resource.address).ok() == Some(Kind::Vpc);
+    let vpc_ids: BTreeSet<String> =
+        observed.iter().chain(recorded.iter()).filter(is_vpc).map(|vpc| vpc.id.clone()).collect();
+    let vpc_ids: Vec<String> = vpc_ids.into_iter().collect();
+    let desired_zones =
+        scope.desired.iter().filter(|resource| Kind::of(&resource.address).ok() == Some(Kind::PrivateZone));
+    let region =
+        desired_zones.clone().find_map(|resource| resource.attributes.get("vpc_region")?.as_str().map(str::to_owned));
+
+    for zone in recorded.iter_mut().filter(|resource| is_zone(resource)) {
+        zone.attributes.insert("vpc_id".to_owned(), Value::Null);
+        let desired = desired_zones.clone().find(|resource| resource.address == zone.address);
+        if let Some(public_zone) = desired.and_then(|resource| resource.attributes.get("public_zone")) {
+            zone.attributes.insert("public_zone".to_owned(), public_zone.clone());
+        }
+    }
+    crate::resources::hosted_zone::fill_vpc_associations(provider, region.as_deref(), &vpc_ids, recorded).await
 }
 
 /// Lists the IAM roles with their instance profiles (one paginated GetAccountAuthorizationDetails
@@ -288,6 +340,61 @@ async fn list_iam(
         candidates.push(candidate(Kind::OidcProvider, arn, &iam_ec2_tags(details.tags()), attributes));
     }
     Ok(candidates)
+}
+
+/// Lists the private Route 53 hosted zones (one paginated ListHostedZones call, then one
+/// ListTagsForResources call per 10 private zones) with their names and tags. Route 53 has no tag
+/// filter, so the cluster selector reads the tags of every private zone in the account and keeps
+/// those with HyperShift's cluster tag. `extra_ids` adds zones by id (`Z…`, without
+/// `/hostedzone/`). Without a Route 53 client this lists nothing.
+async fn list_private_zones(
+    provider: &AwsProvider,
+    selector: Selector<'_>,
+    extra_ids: &BTreeSet<String>,
+) -> Result<Vec<Candidate>, ProviderError> {
+    let Some(route53) = provider.route53.as_ref() else { return Ok(Vec::new()) };
+    let zones: Vec<aws_sdk_route53::types::HostedZone> =
+        send("ListHostedZones", route53.list_hosted_zones().into_paginator().items().send().collect()).await?;
+    let private: Vec<&aws_sdk_route53::types::HostedZone> = zones
+        .iter()
+        .filter(|zone| zone.config().is_some_and(aws_sdk_route53::types::HostedZoneConfig::private_zone))
+        .filter(|zone| match selector {
+            Selector::Cluster(_) => true,
+            Selector::Ids(ids) => ids.contains(zone_id(zone.id())),
+        })
+        .collect();
+
+    let mut tags_by_id: BTreeMap<String, Vec<Tag>> = BTreeMap::new();
+    for batch in private.chunks(ZONE_TAG_BATCH) {
+        let ids = batch.iter().map(|zone| zone_id(zone.id()).to_owned()).collect();
+        let call = route53
+            .list_tags_for_resources()
+            .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+            .set_resource_ids(Some(ids))
+            .send();
+        let output = send("ListTagsForResources", call).await?;
+        for set in output.resource_tag_sets() {
+            let tags = set
+                .tags()
+                .iter()
+                .map(|tag| Tag::builder().set_key(tag.key.clone()).set_value(tag.value.clone()).build());
+            tags_by_id.insert(zone_id(set.resource_id().unwrap_or_default()).to_owned(), tags.collect());
+        }
+    }
+
+    let selected = private.into_iter().filter_map(|zone| {
+        let id = zone_id(zone.id());
+        let tags = tags_by_id.get(id).map(Vec::as_slice).unwrap_or_default();
+        (selector.selects(id, tags) || extra_ids.contains(id)).then_some(())?;
+        let name = zone.name().trim_end_matches('.').to_ascii_lowercase();
+        Some(candidate(Kind::PrivateZone, id, tags, [("name", Value::String(name))]))
+    });
+    Ok(selected.collect())
+}
+
+/// `/hostedzone/Z123` as `Z123`, the id form of the state and of ListTagsForResources.
+fn zone_id(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
 }
 
 async fn list_role_details(iam: &aws_sdk_iam::Client) -> Result<Vec<aws_sdk_iam::types::RoleDetail>, ProviderError> {
@@ -682,5 +789,12 @@ mod tests {
         assert!(!is_discoverable(Kind::Route));
         assert!(!is_discoverable(Kind::RouteTableAssociation));
         assert!(is_discoverable(Kind::Vpc));
+        assert!(is_discoverable(Kind::PrivateZone));
+    }
+
+    #[test]
+    fn zone_ids_lose_their_prefix() {
+        assert_eq!(zone_id("/hostedzone/Z0123ABC"), "Z0123ABC");
+        assert_eq!(zone_id("Z0123ABC"), "Z0123ABC");
     }
 }

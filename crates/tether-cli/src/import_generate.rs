@@ -25,6 +25,9 @@ struct Existing {
     vpc_cidr: Option<String>,
     /// Zones of the private subnets, in HyperShift's zone order (by subnet CIDR).
     zones: Vec<String>,
+    /// Number of NAT gateways named `<infra id>-nat-<zone>`: one for several zones means `hcp`
+    /// ran with `--single-nat-gateway`.
+    nat_gateways: usize,
     hosted_cluster: Option<Attributes>,
     node_pools: Vec<FoundObject>,
 }
@@ -39,26 +42,30 @@ pub async fn run(args: &ImportArgs, out: &Path) -> Result<ExitCode, Failure> {
         );
     }
 
-    let provider = tether_aws::AwsProvider::from_environment(&args.region).await;
-    let candidates = provider.discover(infra_id, &BTreeMap::new()).await.context("cannot list AWS resources")?;
     let kube_options = tether_kube::KubeOptions { kubeconfig: args.kubeconfig.clone(), context: args.context.clone() };
     let kube =
         tether_kube::TetherKube::connect(&kube_options).await.context("cannot connect to the management cluster")?;
     let hosted_clusters = find(&kube, "HostedCluster", namespace).await?;
+    let hosted_cluster = hosted_clusters
+        .into_iter()
+        .find(|object| object.id == format!("{namespace}/{name}"))
+        .map(|object| object.attributes);
     let mut node_pools = find(&kube, "NodePool", namespace).await?;
     node_pools.sort_by(|left, right| left.id.cmp(&right.id));
+
+    let region = region(hosted_cluster.as_ref(), &args.region);
+    let provider = tether_aws::AwsProvider::from_environment(&region).await;
+    let candidates = provider.discover(infra_id, &BTreeMap::new()).await.context("cannot list AWS resources")?;
 
     let existing = Existing {
         infra_id: infra_id.clone(),
         namespace: namespace.clone(),
         name: name.clone(),
-        region: args.region.clone(),
+        region,
         vpc_cidr: vpc_cidr(&candidates, infra_id)?,
         zones: zones(&candidates, infra_id),
-        hosted_cluster: hosted_clusters
-            .into_iter()
-            .find(|object| object.id == format!("{namespace}/{name}"))
-            .map(|object| object.attributes),
+        nat_gateways: nat_gateways(&candidates, infra_id),
+        hosted_cluster,
         node_pools: node_pools
             .into_iter()
             .filter(|pool| text(&pool.attributes, &["spec", "clusterName"]) == Some(name))
@@ -72,6 +79,19 @@ pub async fn run(args: &ImportArgs, out: &Path) -> Result<ExitCode, Failure> {
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Picks the region to list AWS in: the HostedCluster's `spec.platform.aws.region`, which names where its
+/// VPC is, else `--region`. A difference is reported on stderr, because `--region` has a default
+/// that a user may not have meant.
+fn region(hosted_cluster: Option<&Attributes>, requested: &str) -> String {
+    let Some(found) = hosted_cluster.and_then(|cluster| text(cluster, &["spec", "platform", "aws", "region"])) else {
+        return requested.to_owned();
+    };
+    if found != requested {
+        eprintln!("The HostedCluster is in region {found}, so AWS is listed there, not in {requested} (--region).");
+    }
+    found.to_owned()
 }
 
 async fn find(kube: &tether_kube::TetherKube, kind: &str, namespace: &str) -> anyhow::Result<Vec<FoundObject>> {
@@ -113,6 +133,13 @@ fn zones(candidates: &[Candidate], infra_id: &str) -> Vec<String> {
         .collect();
     private.sort();
     private.into_iter().map(|(_, zone)| zone).collect()
+}
+
+/// Counts the NAT gateways that `hcp` named for `infra_id`.
+fn nat_gateways(candidates: &[Candidate], infra_id: &str) -> usize {
+    let prefix = format!("{infra_id}-nat-");
+    let named = |candidate: &&Candidate| candidate.tag("Name").is_some_and(|name| name.starts_with(&prefix));
+    candidates.iter().filter(|candidate| candidate.kind == Kind::NatGateway).filter(named).count()
 }
 
 fn text<'a>(attributes: &'a Attributes, path: &[&str]) -> Option<&'a str> {
@@ -235,6 +262,9 @@ fn render(existing: &Existing) -> (String, usize) {
         document.entry("zones", &format!("[{}]", zones.join(", ")), None);
     }
     document.string("vpc_cidr", existing.vpc_cidr.as_deref(), "10.0.0.0/16", "no VPC found");
+    if existing.zones.len() > 1 && existing.nat_gateways == 1 {
+        document.entry("nat", &quote("single"), None);
+    }
     let issuer = found(&["spec", "issuerURL"]).and_then(|url| oidc_bucket(url, &existing.infra_id));
     if let Some((bucket, region)) = issuer {
         document.entry("oidc_bucket", &quote(bucket), None);
@@ -373,6 +403,7 @@ mod tests {
             region: "us-east-1".to_owned(),
             vpc_cidr: Some("10.0.0.0/16".to_owned()),
             zones: vec!["us-east-1a".to_owned()],
+            nat_gateways: 1,
             hosted_cluster: None,
             node_pools: Vec::new(),
         };
@@ -380,6 +411,42 @@ mod tests {
         assert!(text.contains("vpc_cidr = \"10.0.0.0/16\"\n"), "{text}");
         assert!(text.contains("base_domain = \"example.com\"   # guessed: no HostedCluster found"), "{text}");
         assert_eq!(guessed, text.matches("   # guessed:").count());
+        assert!(!text.contains("nat ="), "one zone with one NAT gateway is the default layout:\n{text}");
+    }
+
+    #[test]
+    fn single_nat_gateway_detected() {
+        let nat = |name: &str| {
+            let tags = Value::map([("Name", Value::from(name))]);
+            Candidate {
+                kind: Kind::NatGateway,
+                id: format!("nat-{name}"),
+                attributes: Attributes::from([("tags".to_owned(), tags)]),
+            }
+        };
+        assert_eq!(nat_gateways(&[nat("ai-nat-a"), nat("other-nat-a")], "ai"), 1);
+        let existing = Existing {
+            infra_id: "ai".to_owned(),
+            namespace: "clusters".to_owned(),
+            name: "ai".to_owned(),
+            region: "us-east-1".to_owned(),
+            vpc_cidr: Some("10.0.0.0/16".to_owned()),
+            zones: vec!["us-east-1a".to_owned(), "us-east-1b".to_owned()],
+            nat_gateways: 1,
+            hosted_cluster: None,
+            node_pools: Vec::new(),
+        };
+        let (text, _) = render(&existing);
+        assert!(text.contains("nat = \"single\"\n"), "{text}");
+    }
+
+    #[test]
+    fn region_taken_from_hosted_cluster() {
+        let aws = Value::map([("region", Value::from("ap-southeast-2"))]);
+        let spec = Value::map([("platform", Value::map([("aws", aws)]))]);
+        let cluster = Attributes::from([("spec".to_owned(), spec)]);
+        assert_eq!(region(Some(&cluster), "us-east-1"), "ap-southeast-2");
+        assert_eq!(region(None, "us-east-1"), "us-east-1");
     }
 
     #[test]

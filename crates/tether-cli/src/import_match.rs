@@ -17,7 +17,8 @@ pub struct Matched {
     pub id: String,
     /// Its attributes as observation reports them.
     pub attributes: Attributes,
-    /// How it was found, for the listing: `Name tag`, `[import]` or `name`.
+    /// The way it was found, for the listing: `Name tag`, `cluster tag`, `[import]`, or the
+    /// identifying attribute (`name`, `url`).
     pub how: &'static str,
 }
 
@@ -27,7 +28,7 @@ pub struct Unclaimed {
     /// The kind, as in addresses, e.g. `security_group` or `NodePool`.
     pub kind: String,
     pub id: String,
-    /// Its `Name` tag, when it has one.
+    /// Its `Name` tag, or for a resource without one (a private zone) its name.
     pub name: Option<String>,
 }
 
@@ -112,7 +113,10 @@ pub fn match_resources(input: &MatchInput<'_>) -> Result<Matching, MatchError> {
         .map(|candidate| Unclaimed {
             kind: candidate.kind.to_string(),
             id: candidate.id.clone(),
-            name: candidate.tag("Name").map(str::to_owned),
+            name: candidate
+                .tag("Name")
+                .or_else(|| candidate.attributes.get("name").and_then(|name| name.as_str()))
+                .map(str::to_owned),
         })
         .collect();
     matching.unclaimed.extend(unclaimed_node_pools(input, &claimed));
@@ -177,6 +181,7 @@ fn match_aws(
     let named_ids: BTreeSet<&String> = input.named.values().collect();
     let (fits, name, how) = match identity_attribute(kind) {
         // IAM has no cluster tag: `hcp` names roles and profiles, and the provider has its URL.
+        // Private zones carry the cluster tag (discovery selected them by it) but no `Name` tag.
         Some(attribute) => {
             let wanted = desired.get(attribute).and_then(|value| value.as_str());
             let fits: Vec<&Candidate> = of_kind()
@@ -214,10 +219,11 @@ fn match_aws(
     }
 }
 
-/// The attribute that identifies a resource of an IAM kind, which carries no cluster tag.
+/// Returns the attribute that identifies a resource of a kind without a `Name` tag from `hcp`: IAM kinds,
+/// which carry no cluster tag either, and private zones.
 fn identity_attribute(kind: Kind) -> Option<&'static str> {
     match kind {
-        Kind::IamRole | Kind::InstanceProfile => Some("name"),
+        Kind::IamRole | Kind::InstanceProfile | Kind::PrivateZone => Some("name"),
         Kind::OidcProvider => Some("url"),
         _ => None,
     }

@@ -32,7 +32,7 @@ pub async fn run(args: &ImportArgs) -> Result<ExitCode, Failure> {
     let observed = session.observe().await?;
     let imported = imported_resources(&session, &recorded, &observed);
 
-    print_report(&matching, &imported);
+    print_report(&session, &matching, &imported);
     if args.dry_run {
         println!("\nDry run: the state was not changed.");
         return Ok(ExitCode::SUCCESS);
@@ -158,15 +158,23 @@ fn imported_resources(
 }
 
 /// Prints what was matched, what will be created and what is left alone, to stdout.
-fn print_report(matching: &Matching, imported: &BTreeMap<Address, StateResource>) {
+fn print_report(session: &Session, matching: &Matching, imported: &BTreeMap<Address, StateResource>) {
     let how: BTreeMap<&Address, &str> = matching.matched.iter().map(|found| (&found.address, found.how)).collect();
     println!("Matched {} existing resources:", imported.len());
     for (address, resource) in imported {
-        let how = how.get(address).copied().unwrap_or("route table");
+        let how = how.get(address).copied().unwrap_or_else(|| found_through(address));
         println!("  {address} ← {} (by {how})", resource.id);
     }
 
-    let missing: Vec<&Address> = matching.missing.iter().filter(|address| !imported.contains_key(*address)).collect();
+    // Every desired address that neither the state nor this import records, routes and
+    // associations included, which are not listed before observation.
+    let missing: Vec<&Address> = session
+        .environment
+        .desired
+        .resources()
+        .map(|resource| &resource.address)
+        .filter(|address| !imported.contains_key(*address) && !matching.recorded.contains(*address))
+        .collect();
     if !missing.is_empty() {
         println!("\nNot found; the next apply creates them ({}):", missing.len());
         for address in missing {
@@ -185,5 +193,15 @@ fn print_report(matching: &Matching, imported: &BTreeMap<Address, StateResource>
             let name = item.name.as_deref().map(|name| format!(" ({name})")).unwrap_or_default();
             println!("  {} {}{name}", item.kind, item.id);
         }
+    }
+}
+
+/// How observation found a resource that matching does not list: routes and route table
+/// associations through their route table, a DHCP options association through its VPC.
+fn found_through(address: &Address) -> &'static str {
+    match Kind::of(address) {
+        Ok(Kind::DhcpOptionsAssociation) => "its VPC",
+        Ok(Kind::Route | Kind::RouteTableAssociation | Kind::MainRouteTableAssociation) => "its route table",
+        _ => "observation",
     }
 }
