@@ -380,4 +380,48 @@ mod tests {
             [Disruption::OperatorUpgrade { package: "nfd".to_owned(), changes: "channel stable -> 4.21".to_owned() }]
         );
     }
+
+    #[test]
+    fn starting_csv_change_is_an_upgrade() {
+        let after = Value::map([("spec", Value::map([("name", Value::from("gpu-operator-certified"))]))]);
+        let mut subscription =
+            change(Address::hosted("subscription", "gpu-operator"), Action::Update, None, Some(after));
+        subscription.attribute_changes.push(AttributeChange {
+            path: "spec.startingCSV".to_owned(),
+            before: Some(Value::from("gpu-operator-certified.v25.3.0")),
+            after: Some(Value::from("gpu-operator-certified.v25.3.1")),
+            forces_replacement: false,
+        });
+        subscription.attribute_changes.push(AttributeChange {
+            path: "spec.installPlanApproval".to_owned(),
+            before: Some(Value::from("Automatic")),
+            after: Some(Value::from("Manual")),
+            forces_replacement: false,
+        });
+        let mut changes = vec![available_cluster(), subscription];
+        annotate_plan(&mut changes);
+        assert_eq!(
+            changes[1].disruption,
+            [Disruption::OperatorUpgrade {
+                package: "gpu-operator-certified".to_owned(),
+                changes: "starting CSV gpu-operator-certified.v25.3.0 -> gpu-operator-certified.v25.3.1".to_owned(),
+            }],
+            "only the channel and starting CSV make an upgrade"
+        );
+    }
+
+    #[test]
+    fn approval_change_alone_is_no_upgrade() {
+        let after = Value::map([("spec", Value::map([("name", Value::from("nfd"))]))]);
+        let mut subscription = change(Address::hosted("subscription", "nfd"), Action::Update, None, Some(after));
+        subscription.attribute_changes.push(AttributeChange {
+            path: "spec.installPlanApproval".to_owned(),
+            before: Some(Value::from("Automatic")),
+            after: Some(Value::from("Manual")),
+            forces_replacement: false,
+        });
+        let mut changes = vec![available_cluster(), subscription];
+        annotate_plan(&mut changes);
+        assert!(changes[1].disruption.is_empty(), "{:?}", changes[1].disruption);
+    }
 }
