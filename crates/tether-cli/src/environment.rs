@@ -30,8 +30,12 @@ pub fn load(file: &std::path::Path) -> Result<LoadedEnvironment, Failure> {
     let mut notes = checked.warnings.clone();
     notes.extend(tether_catalog::advise(&checked));
     notes.sort_by_key(|note| note.span().map_or(0, |span| span.start));
-    for note in notes {
+    let hidden = notes.len().saturating_sub(tether_config::PRINTED_ENTRIES);
+    for note in notes.into_iter().take(tether_config::PRINTED_ENTRIES) {
         eprintln!("{:?}", miette::Report::new(note));
+    }
+    if hidden > 0 {
+        eprintln!("warning: {hidden} more warnings are not shown; fix the ones above and validate again");
     }
     let desired = tether_catalog::lower(&checked)
         .with_context(|| format!("cannot build the resource graph of {}", file.display()))?;

@@ -174,6 +174,10 @@ impl miette::Diagnostic for Diagnostic {
     }
 }
 
+/// The number of entries a report prints with their source lines. Each printed entry finds its line
+/// by scanning the file, so printing thousands of entries of a large file takes minutes.
+pub const PRINTED_ENTRIES: usize = 50;
+
 /// Every problem found in one environment file, errors and warnings, in the order they appear in it.
 ///
 /// As a [`miette::Diagnostic`] it reports a one-line summary and shows each entry through `related()`.
@@ -242,6 +246,9 @@ impl fmt::Display for Diagnostics {
         if warnings > 0 {
             write!(f, ", {}", plural(warnings, "warning"))?;
         }
+        if self.entries.len() > PRINTED_ENTRIES {
+            write!(f, " (the first {PRINTED_ENTRIES} are shown)")?;
+        }
         Ok(())
     }
 }
@@ -254,7 +261,11 @@ impl miette::Diagnostic for Diagnostics {
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        Some(Box::new(self.entries.iter().map(|entry| entry as &dyn miette::Diagnostic)))
+        // Past the limit, errors go first so that no error hides behind warnings.
+        let errors_first = self.entries.len() > PRINTED_ENTRIES;
+        let errors = self.entries.iter().filter(move |entry| !errors_first || entry.is_error());
+        let warnings = self.entries.iter().filter(move |entry| errors_first && !entry.is_error());
+        Some(Box::new(errors.chain(warnings).take(PRINTED_ENTRIES).map(|entry| entry as &dyn miette::Diagnostic)))
     }
 }
 

@@ -30,7 +30,7 @@ mod validate;
 pub use addons::{ADDON_PRESETS, Addon, AddonSpec, Approval, Operand, OperandSpec};
 pub use checked::{Checked, Route};
 pub use compare::{Difference, compare};
-pub use diagnostic::{Diagnostic, Diagnostics};
+pub use diagnostic::{Diagnostic, Diagnostics, PRINTED_ENTRIES};
 pub use drift_settings::{DriftIgnore, DriftSettings};
 pub use edit::{EditError, SettingEdit, apply_edits};
 pub use import_settings::ImportSettings;

@@ -1,5 +1,6 @@
-//! Property tests of the environment loader: generated TOML and mutated copies of the examples never
-//! make `load` panic or hang, and every problem it reports points inside the file it read.
+//! Property tests of the environment loader: generated TOML and mutated copies of every example in
+//! `examples/` never make `load` panic or hang, and every problem it reports points inside the file
+//! that it names.
 //!
 //! The default budget is proptest's 256 cases per property, a few seconds in all. Run it longer with
 //! `PROPTEST_CASES=100000 cargo nextest run -p tether-config --test fuzz`. Proptest saves each failing
@@ -8,39 +9,52 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{LazyLock, mpsc};
 use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use tether_config::{Diagnostics, load};
+use tether_config::{Diagnostic, Diagnostics, load};
 
 /// Maximum time one load may take before the case counts as a hang. A valid example loads in a few
 /// milliseconds, so this only trips on a real loop.
 const HANG_LIMIT: Duration = Duration::from_secs(10);
 
-/// The example environment files the mutations start from.
-const EXAMPLES: [&str; 2] = ["ai-dev.toml", "ai-prod.toml"];
+/// The example environment files the mutations start from: every `*.toml` file in `examples/`,
+/// sorted by name, so an example added there is fuzzed without editing this file.
+static EXAMPLES: LazyLock<Vec<String>> = LazyLock::new(|| {
+    let entries = fs::read_dir(examples_dir()).expect("list the examples folder");
+    let mut names: Vec<String> = entries
+        .map(|entry| entry.expect("read an examples folder entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".toml"))
+        .collect();
+    names.sort();
+    names
+});
 
 fn examples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples")
 }
 
-/// Returns a fresh folder for one property, holding a copy of the example pull secret that the
-/// examples refer to.
+/// Returns a fresh folder for one property, holding a copy of every file in `examples/`, so the
+/// pull secret and the base files that examples name in `extends` resolve as they do there.
 fn case_dir(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("tether-config-fuzz").join(name);
     if dir.exists() {
         fs::remove_dir_all(&dir).expect("remove the previous run's folder");
     }
     fs::create_dir_all(&dir).expect("create the fuzz folder");
-    fs::copy(examples_dir().join("pull-secret.example.json"), dir.join("pull-secret.example.json"))
-        .expect("copy the example pull secret");
+    for entry in fs::read_dir(examples_dir()).expect("list the examples folder") {
+        let entry = entry.expect("read an examples folder entry");
+        if entry.file_type().expect("read an entry's type").is_file() {
+            fs::copy(entry.path(), dir.join(entry.file_name())).expect("copy an example file");
+        }
+    }
     dir
 }
 
 fn example_bytes(index: usize) -> Vec<u8> {
-    fs::read(examples_dir().join(EXAMPLES[index])).expect("read an example environment file")
+    fs::read(examples_dir().join(&EXAMPLES[index])).expect("read an example environment file")
 }
 
 /// Writes `bytes` as `env.toml` in `dir` and loads it on another thread, failing the case when the
@@ -65,18 +79,40 @@ fn load_bytes(dir: &Path, bytes: &[u8]) -> Result<Result<(), Diagnostics>, TestC
     }
 }
 
+/// Returns the bytes of the file that a diagnostic's labels point into: `bytes` for the loaded
+/// `env.toml`, or a base file that it names in `extends`, read from `dir`. `None` when the
+/// diagnostic has no source.
+fn labelled_file(dir: &Path, bytes: &[u8], entry: &Diagnostic) -> Result<Option<Vec<u8>>, TestCaseError> {
+    let Some(source) = miette::Diagnostic::source_code(entry) else {
+        return Ok(None);
+    };
+    let start = miette::SourceSpan::from((0, 0));
+    let contents = source.read_span(&start, 0, 0).map_err(|error| TestCaseError::fail(error.to_string()))?;
+    let name = contents.name().ok_or_else(|| TestCaseError::fail(format!("unnamed source for {}", entry.code())))?;
+    let path = dir.join(name);
+    if path == dir.join("env.toml") {
+        return Ok(Some(bytes.to_vec()));
+    }
+    fs::read(&path)
+        .map(Some)
+        .map_err(|error| TestCaseError::fail(format!("source {name} of {}: {error}", entry.code())))
+}
+
 /// Checks what a rejection must look like: at least one error, every diagnostic with a code, a
-/// message and help, and every label inside the file on character boundaries.
-fn check_rejection(bytes: &[u8], diagnostics: &Diagnostics) -> Result<(), TestCaseError> {
+/// message and help, and every label inside the file it names, on character boundaries.
+fn check_rejection(dir: &Path, bytes: &[u8], diagnostics: &Diagnostics) -> Result<(), TestCaseError> {
     prop_assert!(diagnostics.has_errors(), "a rejection without an error: {diagnostics:?}");
-    let text = String::from_utf8_lossy(bytes);
     for entry in diagnostics.iter() {
         prop_assert!(entry.code().starts_with("tether::config::"), "code {}", entry.code());
         prop_assert!(!entry.message().is_empty(), "empty message for {}", entry.code());
         prop_assert!(entry.help().is_some_and(|help| !help.is_empty()), "no help for {}", entry.message());
+        let file = labelled_file(dir, bytes, entry)?;
+        prop_assert!(file.is_some() || entry.labels().next().is_none(), "labels without a source: {entry:?}");
+        let file = file.unwrap_or_default();
+        let text = String::from_utf8_lossy(&file);
         for (span, _) in entry.labels() {
-            prop_assert!(span.start <= span.end && span.end <= bytes.len(), "{span:?} outside {} bytes", bytes.len());
-            if std::str::from_utf8(bytes).is_ok() {
+            prop_assert!(span.start <= span.end && span.end <= file.len(), "{span:?} outside {} bytes", file.len());
+            if std::str::from_utf8(&file).is_ok() {
                 prop_assert!(
                     text.is_char_boundary(span.start) && text.is_char_boundary(span.end),
                     "{span:?} splits a character"
@@ -99,7 +135,7 @@ fn needs_span(code: &str) -> bool {
 fn load_and_check(dir: &Path, bytes: &[u8]) -> Result<(), TestCaseError> {
     match load_bytes(dir, bytes)? {
         Ok(()) => Ok(()),
-        Err(diagnostics) => check_rejection(bytes, &diagnostics),
+        Err(diagnostics) => check_rejection(dir, bytes, &diagnostics),
     }
 }
 
@@ -170,6 +206,15 @@ fn fragment() -> impl Strategy<Value = String> {
         "[[onprem.routes]]",
         "a.b.c = 1",
         "name = \"x\"",
+        "[addons.gpu-operator]",
+        "[addons.x.operands.y]",
+        "channel = \"stable\"",
+        "operands.cluster-policy.file = \"absent.json\"",
+        "[import]",
+        "[import.route_tables]",
+        "subnet_router_instance = \"i-0\"",
+        "zones = []",
+        "extends = \"env.toml\"",
     ]);
     prop::collection::vec(pieces, 1..6).prop_map(|pieces| pieces.concat())
 }
@@ -317,6 +362,33 @@ fn key() -> impl Strategy<Value = String> {
         "state",
         "backend",
         "drift",
+        "ignore",
+        "resource",
+        "path",
+        "reason",
+        "extends",
+        "addons",
+        "gpu-operator",
+        "node-feature-discovery",
+        "openshift-ai",
+        "package",
+        "channel",
+        "source",
+        "source_namespace",
+        "starting_csv",
+        "approval",
+        "all_namespaces",
+        "operands",
+        "enabled",
+        "api_version",
+        "kind",
+        "spec",
+        "file",
+        "import",
+        "subnet_router_instance",
+        "subnet_router_security_group",
+        "route_tables",
+        "resources",
         "extends_not",
         "\"quoted key\"",
         "'lit'",
@@ -344,6 +416,15 @@ fn scalar() -> impl Strategy<Value = String> {
             "\"quay.io/openshift-release-dev/ocp-release:4.21.12-x86_64\"",
             "\"pull-secret.example.json\"",
             "\"absent.json\"",
+            "\"ai-dev.toml\"",
+            "\"env.toml\"",
+            "\"stable\"",
+            "\"Manual\"",
+            "\"nvidia.com/v1\"",
+            "\"ClusterPolicy\"",
+            "\"i-0123456789abcdef0\"",
+            "\"rtb-0123456789abcdef0\"",
+            "\"aws.eip.nat-ap-southeast-2a\"",
             "\".\"",
             "\"/\"",
             "\"\"",
@@ -446,6 +527,51 @@ fn unmutated_examples_load() {
         let outcome = load_bytes(&dir, &example_bytes(index)).expect("no panic or hang");
         assert!(outcome.is_ok(), "{}: {outcome:?}", EXAMPLES[index]);
     }
+}
+
+/// The mutations start from the examples with the newer sections too, not only the two base ones.
+#[test]
+fn examples_cover_addons_and_zones() {
+    let dir = case_dir("examples_cover_addons_and_zones");
+    let loaded: Vec<tether_config::Checked> = EXAMPLES
+        .iter()
+        .map(|name| load(&dir.join(name)).unwrap_or_else(|diagnostics| panic!("{name}: {diagnostics:?}")))
+        .collect();
+
+    assert!(EXAMPLES.len() >= 4, "{:?}", *EXAMPLES);
+    assert!(loaded.iter().any(|checked| !checked.environment.addons.is_empty()), "no example with [addons]");
+    assert!(loaded.iter().any(|checked| checked.environment.aws.zones.len() == 3), "no example with 3 zones");
+    assert!(loaded.iter().any(|checked| checked.environment.extends.is_some()), "no example with `extends`");
+}
+
+/// A file that never ends, read through its path, is rejected after [`tether_config::MAX_FILE_BYTES`]
+/// + 1 bytes. Its size in the metadata is 0, so only the bounded read stops it: reading it whole
+/// would never finish.
+#[cfg(target_os = "linux")]
+#[test]
+fn endless_file_rejected_after_limit() {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(load(Path::new("/dev/zero")).map(|_| ()));
+    });
+    let outcome = receiver.recv_timeout(HANG_LIMIT).expect("the load stops at the size limit");
+
+    let diagnostics = outcome.expect_err("an endless file is over the limit");
+    let entry = diagnostics.iter().next().expect("one diagnostic");
+    assert_eq!(entry.code(), "tether::config::file_too_large");
+    let read = tether_config::MAX_FILE_BYTES + 1;
+    assert!(entry.message().contains(&format!("is {read} bytes, more than the limit")), "{}", entry.message());
+}
+
+/// A problem in the base file of an `extends` chain points into the base file, not into the file
+/// loaded: this case has an error label in the loaded file and a warning label in its base.
+#[test]
+fn base_file_labels_checked_against_base() {
+    let dir = case_dir("base_file_labels_checked_against_base");
+    let mut bytes = fs::read(examples_dir().join("ai-dev-addons.toml")).expect("read the add-ons example");
+    bytes.extend_from_slice(b"\ninfra_id = 0\n");
+
+    load_and_check(&dir, &bytes).expect("every label lies inside the file it names");
 }
 
 /// The fuzzer's first crasher: `toml` passed the date-time as a table with a private key, and the

@@ -205,3 +205,24 @@ fn date_time_in_place_of_table() {
     assert_eq!(case.text_at(found), "1979-05-27");
     assert!(diagnostics.iter().all(|entry| !entry.message().contains("$__toml_private")), "{diagnostics:?}");
 }
+
+#[test]
+fn many_diagnostics_print_errors_first() {
+    let mut routes = String::new();
+    for third in 0..60 {
+        routes.push_str(&format!(
+            "\n[[onprem.routes]]\ndestination = \"10.9.{third}.0/24\"\ngateway = \"192.168.6.1\"\ndevice = \"br-ex\"\n"
+        ));
+    }
+    routes
+        .push_str("\n[[onprem.routes]]\ndestination = \"10.1.0.0/16\"\ngateway = \"10.50.0.1\"\ndevice = \"br-ex\"\n");
+    let case = Case::new("many_diagnostics_print_errors_first").append(&routes);
+
+    let diagnostics = case.diagnostics();
+    let printed: Vec<_> = miette::Diagnostic::related(&diagnostics).expect("entries").collect();
+
+    assert!(diagnostics.len() > tether_config::PRINTED_ENTRIES);
+    assert_eq!(printed.len(), tether_config::PRINTED_ENTRIES);
+    assert_eq!(printed[0].severity(), Some(miette::Severity::Error));
+    assert!(diagnostics.to_string().ends_with("(the first 50 are shown)"), "{diagnostics}");
+}
