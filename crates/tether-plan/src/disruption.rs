@@ -45,7 +45,7 @@ fn node_pool(change: &ResourceChange, rollout: &[&str], new_nodes_only: &[&str])
 }
 
 fn machine_config(change: &ResourceChange, role_label: &str) -> Vec<Disruption> {
-    if change.action == Action::NoOp {
+    if change.action == Action::NoOp || (change.action == Action::Update && only_labels_changed(change, role_label)) {
         return Vec::new();
     }
     let role = [change.after.as_ref(), change.before.as_ref()]
@@ -54,6 +54,22 @@ fn machine_config(change: &ResourceChange, role_label: &str) -> Vec<Disruption> 
         .find_map(|attributes| string_at(attributes, &["metadata", "labels", role_label]))
         .unwrap_or_else(|| "master".to_owned());
     vec![Disruption::RollingReboot { role }]
+}
+
+/// Returns true when an update changes only labels and annotations and keeps the role label. The Machine
+/// Config Operator renders a pool's configuration from the `spec` of the MachineConfigs its role
+/// label selects, so such an update (tether adding its ownership labels, say) reboots nothing.
+fn only_labels_changed(change: &ResourceChange, role_label: &str) -> bool {
+    let metadata_only = change.attribute_changes.iter().all(|attribute| {
+        ["metadata.labels", "metadata.annotations"].iter().any(|prefix| {
+            attribute.path == *prefix
+                || (attribute.path.starts_with(prefix) && attribute.path.as_bytes().get(prefix.len()) == Some(&b'.'))
+        })
+    });
+    let role = |side: Option<&Attributes>| {
+        side.and_then(|attributes| string_at(attributes, &["metadata", "labels", role_label]))
+    };
+    metadata_only && role(change.before.as_ref()) == role(change.after.as_ref())
 }
 
 /// Counts the nodes a pool runs now: the observed `status.replicas`, else the fixed replica
@@ -129,6 +145,52 @@ mod tests {
             disruption: Vec::new(),
             create_before_destroy: false,
         }
+    }
+
+    fn machine_config(role: &str, owner: Option<&str>) -> Attributes {
+        let mut labels = vec![("machineconfiguration.openshift.io/role", Value::from(role))];
+        if let Some(owner) = owner {
+            labels.push(("app.kubernetes.io/managed-by", Value::from(owner)));
+        }
+        [
+            ("metadata".to_owned(), Value::map([("name", Value::from("99-routes")), ("labels", Value::map(labels))])),
+            ("spec".to_owned(), Value::map([("config", Value::from("{}"))])),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    fn machine_config_update(before: Attributes, after: Attributes, paths: &[&str]) -> ResourceChange {
+        let mut change = change(Action::Update, before, paths);
+        change.address = Address::cluster("machine_config", "routes");
+        change.after = Some(after);
+        change
+    }
+
+    #[test]
+    fn label_update_reboots_nothing() {
+        let change = machine_config_update(
+            machine_config("master", None),
+            machine_config("master", Some("tether")),
+            &["metadata.labels.app.kubernetes.io/managed-by"],
+        );
+        assert!(analyse(&change).is_empty());
+    }
+
+    #[test]
+    fn role_or_spec_change_reboots() {
+        let role_moved = machine_config_update(
+            machine_config("master", None),
+            machine_config("worker", None),
+            &["metadata.labels.machineconfiguration.openshift.io/role"],
+        );
+        assert_eq!(analyse(&role_moved), [Disruption::RollingReboot { role: "worker".to_owned() }]);
+        let spec_changed = machine_config_update(
+            machine_config("master", None),
+            machine_config("master", Some("tether")),
+            &["metadata.labels.app.kubernetes.io/managed-by", "spec.config"],
+        );
+        assert_eq!(analyse(&spec_changed), [Disruption::RollingReboot { role: "master".to_owned() }]);
     }
 
     #[test]
