@@ -157,6 +157,19 @@ fn check_networking(clients: &Clients, vpc_id: &str) {
         .into_iter()
         .collect();
     assert_eq!(layout, expected);
+    for subnet in subnets.subnets() {
+        let name = tag(subnet.tags(), "Name").unwrap();
+        if name.starts_with("ai-private-") {
+            assert_eq!(tag(subnet.tags(), "kubernetes.io/role/internal-elb"), Some("1"), "{name}");
+            assert_eq!(tag(subnet.tags(), "karpenter.sh/discovery"), Some("ai"), "{name}");
+            assert_eq!(tag(subnet.tags(), "kubernetes.io/role/elb"), None, "{name}");
+        } else {
+            assert_eq!(tag(subnet.tags(), "kubernetes.io/role/elb"), Some("1"), "{name}");
+            assert_eq!(tag(subnet.tags(), "kubernetes.io/role/internal-elb"), None, "{name}");
+        }
+        assert_eq!(tag(subnet.tags(), "kubernetes.io/cluster/ai"), Some("owned"), "{name}");
+        assert_eq!(tag(subnet.tags(), "hypershift.openshift.io/infra-id"), Some("ai"), "{name}");
+    }
 
     let tables = clients.route_tables(vpc_id);
     let public = table_named(&tables, "ai-public");
@@ -308,4 +321,75 @@ fn invalid_nat_and_missing_user_data_named() {
     assert!(stderr.contains("`aws.nat` is `one`"), "{stderr}");
     assert!(stderr.contains("user data file `absent.sh` does not exist"), "{stderr}");
     assert!(Path::new(&file).exists());
+}
+
+#[test]
+fn respelled_policies_and_reordered_tags_plan_empty() {
+    let harness = Harness::start();
+    let file = harness.example("ai-dev.toml");
+    let file = file.to_str().unwrap();
+    harness.tether_ok(&["apply", "--auto-approve", file]);
+    let clients = Clients::new(&harness);
+
+    // The same trust policy with keys in another order, one-item lists for scalars, and spaces.
+    let role = clients.runtime.block_on(clients.iam.get_role().role_name("ai-node-pool").send()).unwrap();
+    let written = role.role().unwrap().assume_role_policy_document().unwrap();
+    let written = percent_decoded(written);
+    let written: serde_json::Value = serde_json::from_str(&written).unwrap();
+    let statement = &written["Statement"][0];
+    let condition = statement["Condition"]["StringEquals"].as_object().unwrap();
+    let (key, subject) = condition.iter().next().unwrap();
+    let respelled = format!(
+        r#"{{ "Statement": [ {{ "Condition": {{ "StringEquals": {{ "{key}": [{subject}] }} }},
+            "Action": ["sts:AssumeRoleWithWebIdentity"], "Principal": {{ "Federated": [{}] }}, "Effect": "Allow" }} ],
+            "Version": "2012-10-17" }}"#,
+        statement["Principal"]["Federated"]
+    );
+    let call = clients.iam.update_assume_role_policy().role_name("ai-node-pool").policy_document(respelled).send();
+    clients.runtime.block_on(call).unwrap();
+
+    // The worker policy with its actions reversed and `Resource` as a one-item list.
+    let worker_policy = r#"{"Statement":[{"Resource":["*"],"Action":["ec2:DescribeRegions","ec2:DescribeInstances"],
+        "Effect":"Allow"}],"Version":"2012-10-17"}"#;
+    let call = clients
+        .iam
+        .put_role_policy()
+        .role_name("ai-worker-role")
+        .policy_name("ai-worker-policy")
+        .policy_document(worker_policy)
+        .send();
+    clients.runtime.block_on(call).unwrap();
+
+    // Removing and adding a tag again moves it to the end of the role's tag list.
+    let untag = clients.iam.untag_role().role_name("ai-worker-role").tag_keys("hypershift.openshift.io/infra-id");
+    clients.runtime.block_on(untag.send()).unwrap();
+    let tag = aws_sdk_iam::types::Tag::builder().key("hypershift.openshift.io/infra-id").value("ai").build().unwrap();
+    clients.runtime.block_on(clients.iam.tag_role().role_name("ai-worker-role").tags(tag).send()).unwrap();
+
+    let plan = harness.tether_ok(&["plan", file]);
+    assert!(summary_line(&plan).starts_with("No changes."), "{plan}");
+}
+
+/// Decodes a percent-encoded policy document as IAM returns it.
+fn percent_decoded(text: &str) -> String {
+    let mut bytes = Vec::new();
+    let mut rest = text.as_bytes();
+    while let Some((&byte, tail)) = rest.split_first() {
+        match byte {
+            b'%' if tail.len() >= 2 => {
+                let hex = std::str::from_utf8(&tail[..2]).unwrap();
+                bytes.push(u8::from_str_radix(hex, 16).unwrap());
+                rest = &tail[2..];
+            }
+            b'+' => {
+                bytes.push(b' ');
+                rest = tail;
+            }
+            _ => {
+                bytes.push(byte);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(bytes).unwrap()
 }

@@ -9,7 +9,7 @@ mod support;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{Filter, InstanceStateName, NatGatewayState};
 use support::{Harness, describe};
-use tether_testkit::aws_proxy::AwsCall;
+use tether_testkit::aws_proxy::{AwsCall, AwsFault};
 
 const ENVIRONMENT_TAG: &str = "tether.dev/environment";
 
@@ -21,6 +21,26 @@ fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
         .build();
     aws_sdk_ec2::Client::from_conf(config)
+}
+
+fn iam_client(harness: &Harness) -> aws_sdk_iam::Client {
+    let config = aws_sdk_iam::Config::builder()
+        .behavior_version(aws_sdk_iam::config::BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(aws_sdk_iam::config::Region::new("ap-southeast-2"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    aws_sdk_iam::Client::from_conf(config)
+}
+
+fn route53_client(harness: &Harness) -> aws_sdk_route53::Client {
+    let config = aws_sdk_route53::Config::builder()
+        .behavior_version(aws_sdk_route53::config::BehaviorVersion::latest())
+        .endpoint_url(harness.moto.endpoint())
+        .region(aws_sdk_route53::config::Region::new("ap-southeast-2"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .build();
+    aws_sdk_route53::Client::from_conf(config)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -47,12 +67,83 @@ fn tether_vpc_id(harness: &Harness) -> String {
     vpcs.vpcs()[0].vpc_id().unwrap().to_owned()
 }
 
-/// Lists what still carries the environment's tag: every EC2 kind tether creates, with
-/// terminated instances and deleted NAT gateways left out because AWS keeps listing them.
+/// Lists what still carries the environment's tag: every EC2, IAM and Route 53 kind tether
+/// creates, with terminated instances and deleted NAT gateways and endpoints left out because AWS
+/// keeps listing them for a while.
 fn remaining_tagged(harness: &Harness) -> Vec<String> {
+    let mut remaining = remaining_tagged_ec2(harness);
+    remaining.extend(remaining_tagged_iam(harness));
+    remaining.extend(remaining_tagged_zones(harness));
+    remaining
+}
+
+fn is_environment_tag(key: Option<&str>, value: Option<&str>) -> bool {
+    key == Some(ENVIRONMENT_TAG) && value == Some("ai-dev")
+}
+
+fn remaining_tagged_iam(harness: &Harness) -> Vec<String> {
+    let iam = iam_client(harness);
+    runtime().block_on(async {
+        let mut remaining = Vec::new();
+        let details = iam.get_account_authorization_details().send().await.unwrap();
+        for role in details.role_detail_list() {
+            if role.tags().iter().any(|tag| is_environment_tag(Some(tag.key()), Some(tag.value()))) {
+                remaining.push(format!("role {:?}", role.role_name()));
+            }
+            for profile in role.instance_profile_list() {
+                if profile.tags().iter().any(|tag| is_environment_tag(Some(tag.key()), Some(tag.value()))) {
+                    remaining.push(format!("instance profile {}", profile.instance_profile_name()));
+                }
+            }
+        }
+        let providers = iam.list_open_id_connect_providers().send().await.unwrap();
+        for arn in providers.open_id_connect_provider_list().iter().filter_map(|entry| entry.arn()) {
+            let details = iam.get_open_id_connect_provider().open_id_connect_provider_arn(arn).send().await.unwrap();
+            if details.tags().iter().any(|tag| is_environment_tag(Some(tag.key()), Some(tag.value()))) {
+                remaining.push(format!("OIDC provider {arn}"));
+            }
+        }
+        remaining
+    })
+}
+
+fn remaining_tagged_zones(harness: &Harness) -> Vec<String> {
+    let route53 = route53_client(harness);
+    runtime().block_on(async {
+        let mut remaining = Vec::new();
+        let zones = route53.list_hosted_zones().send().await.unwrap();
+        for zone in zones.hosted_zones() {
+            let id = zone.id().rsplit('/').next().unwrap().to_owned();
+            let tags = route53
+                .list_tags_for_resource()
+                .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+                .resource_id(&id)
+                .send()
+                .await
+                .unwrap();
+            let tags = tags.resource_tag_set().map(|set| set.tags().to_vec()).unwrap_or_default();
+            if tags.iter().any(|tag| is_environment_tag(tag.key(), tag.value())) {
+                remaining.push(format!("hosted zone {} ({id})", zone.name()));
+            }
+        }
+        remaining
+    })
+}
+
+fn remaining_tagged_ec2(harness: &Harness) -> Vec<String> {
     let ec2 = ec2_client(harness);
     runtime().block_on(async {
         let mut remaining = Vec::new();
+        let options = ec2.describe_dhcp_options().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(options.dhcp_options().iter().map(|set| format!("DHCP options {:?}", set.dhcp_options_id())));
+        let endpoints = ec2.describe_vpc_endpoints().filters(environment_filter()).send().await.unwrap();
+        remaining.extend(
+            endpoints
+                .vpc_endpoints()
+                .iter()
+                .filter(|endpoint| endpoint.state().is_none_or(|state| !state.as_str().eq_ignore_ascii_case("deleted")))
+                .map(|endpoint| format!("VPC endpoint {:?}", endpoint.vpc_endpoint_id())),
+        );
         let vpcs = ec2.describe_vpcs().filters(environment_filter()).send().await.unwrap();
         remaining.extend(vpcs.vpcs().iter().map(|vpc| format!("vpc {}", vpc.vpc_id().unwrap())));
         let subnets = ec2.describe_subnets().filters(environment_filter()).send().await.unwrap();
@@ -160,6 +251,70 @@ fn destroy_calls_in_reverse_dependency_order() {
     assert!(last(&calls, "DeleteSubnet") < vpc_delete, "subnets go before the VPC");
     assert!(last(&calls, "DeleteSecurityGroup") < vpc_delete, "security groups go before the VPC");
     assert_eq!(vpc_delete, last(&calls, "DeleteVpc"), "one VPC is deleted");
+    assert!(last(&calls, "DeleteVpcEndpoints") < first(&calls, "DeleteRouteTable"), "the S3 endpoint goes first");
+    let zone_delete = calls.iter().rposition(|call| call.action.starts_with("DELETE /2013-04-01/hostedzone/"));
+    assert!(zone_delete.is_some_and(|zone| zone < vpc_delete), "private zones go before their VPC: {calls:#?}");
+    assert!(
+        last(&calls, "ReplaceRouteTableAssociation") < first(&calls, "DeleteRouteTable"),
+        "the VPC's own table is made main again before tether's main table is deleted"
+    );
+
+    assert!(
+        last(&calls, "RemoveRoleFromInstanceProfile") < first(&calls, "DeleteInstanceProfile"),
+        "the role leaves the profile before the profile goes"
+    );
+    // Roles are deleted in parallel, so only the first pair is ordered across roles.
+    assert!(first(&calls, "DeleteRolePolicy") < first(&calls, "DeleteRole"), "inline policies go before a role");
+    let count = |action: &str| calls.iter().filter(|call| call.action == action && call.status == 200).count();
+    assert_eq!(count("DeleteRole"), 8, "seven component roles and the worker role");
+    assert_eq!(count("DeleteRolePolicy"), 8, "one inline policy per role");
+    let provider_delete = first(&calls, "DeleteOpenIDConnectProvider");
+    let roles_before = calls[..provider_delete].iter().filter(|call| call.action == "DeleteRole").count();
+    assert!(roles_before >= 7, "the seven roles that trust the OIDC provider go before it: {roles_before}");
+}
+
+#[test]
+fn main_table_handed_back_to_vpc() {
+    let (harness, file) = applied_environment();
+    let ec2 = ec2_client(&harness);
+    let vpc_id = tether_vpc_id(&harness);
+    let tables_in_vpc = || {
+        let filter = Filter::builder().name("vpc-id").values(&vpc_id).build();
+        runtime().block_on(ec2.describe_route_tables().filters(filter).send()).unwrap().route_tables().to_vec()
+    };
+    let original = tables_in_vpc()
+        .iter()
+        .find(|table| table.tags().is_empty())
+        .and_then(|table| table.route_table_id())
+        .expect("the table AWS made with the VPC")
+        .to_owned();
+    // Keep the VPC, so that its tables can be read after the destroy.
+    harness.proxy().inject(AwsFault::error(400, "DependencyViolation").action("DeleteVpc"));
+
+    let output = harness.tether(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Destroy failed"), "{stderr}");
+    assert!(stderr.contains("aws.vpc.main"), "the failed delete is named:\n{stderr}");
+    let tables = tables_in_vpc();
+    let ids: Vec<&str> = tables.iter().filter_map(|table| table.route_table_id()).collect();
+    assert_eq!(ids, [original.as_str()], "only the VPC's own table is left");
+    let main = tables[0].associations().iter().any(|association| association.main() == Some(true));
+    assert!(main, "the VPC's own table is its main table again");
+}
+
+#[test]
+fn destroy_without_terminal_asks_for_flag() {
+    let (harness, file) = applied_environment();
+
+    let output = harness.tether(&["destroy", &file, "--allow-destroy-cluster"]);
+
+    assert!(!output.status.success(), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("stdin is not a terminal"), "{stderr}");
+    assert!(stderr.contains("--auto-approve"), "the flag is named:\n{stderr}");
+    assert_eq!(writes(&harness.proxy().calls()), Vec::<String>::new(), "nothing changed in AWS");
 }
 
 #[test]
@@ -181,7 +336,7 @@ fn foreign_objects_in_vpc_named() {
     let (harness, file) = applied_environment();
     let ec2 = ec2_client(&harness);
     let vpc_id = tether_vpc_id(&harness);
-    let (group_id, interface_id) = runtime().block_on(async {
+    let (group_id, interface_id, worker_id) = runtime().block_on(async {
         let group = ec2
             .create_security_group()
             .vpc_id(&vpc_id)
@@ -194,13 +349,30 @@ fn foreign_objects_in_vpc_named() {
         let subnet_id = subnets.subnets()[0].subnet_id().unwrap().to_owned();
         let interface = ec2
             .create_network_interface()
-            .subnet_id(subnet_id)
+            .subnet_id(&subnet_id)
             .description("ELB net/a1b2c3/d4e5f6")
             .send()
             .await
             .unwrap();
         let interface_id = interface.network_interface().unwrap().network_interface_id().unwrap().to_owned();
-        (group.group_id().unwrap().to_owned(), interface_id)
+        let name = aws_sdk_ec2::types::Tag::builder().key("Name").value("ai-workers-x7k2p").build();
+        let tags = aws_sdk_ec2::types::TagSpecification::builder()
+            .resource_type(aws_sdk_ec2::types::ResourceType::Instance)
+            .tags(name)
+            .build();
+        let worker = ec2
+            .run_instances()
+            .image_id("ami-12c6146b")
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Small)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet_id)
+            .tag_specifications(tags)
+            .send()
+            .await
+            .unwrap();
+        let worker_id = worker.instances()[0].instance_id().unwrap().to_owned();
+        (group.group_id().unwrap().to_owned(), interface_id, worker_id)
     });
     harness.proxy().reset_calls();
 
@@ -210,6 +382,7 @@ fn foreign_objects_in_vpc_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&format!("security group {group_id} (ai-default-sg)")), "{stderr}");
     assert!(stderr.contains(&format!("network interface {interface_id} (ELB net/a1b2c3/d4e5f6)")), "{stderr}");
+    assert!(stderr.contains(&format!("instance {worker_id} (ai-workers-x7k2p)")), "{stderr}");
     assert!(!stderr.contains("DependencyViolation"), "{stderr}");
     assert_eq!(writes(&harness.proxy().calls()), Vec::<String>::new(), "nothing changed in AWS");
 }

@@ -86,3 +86,21 @@ fn role_assumed_before_any_read() {
     assert!(assume < identity, "the role is assumed before the identity check: {calls:?}");
     assert!(identity < first_other, "the identity check precedes every other call: {calls:?}");
 }
+
+#[test]
+fn destroy_in_wrong_account_refused() {
+    let harness = Harness::start_with_proxy();
+    let file = harness.example("ai-dev.toml");
+    harness.tether_ok(&["apply", &file.display().to_string(), "--auto-approve"]);
+    let recorded = std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap();
+    edit(&file, r#"account_id = "123456789012""#, &format!(r#"account_id = "{OTHER_ACCOUNT}""#));
+    edit(&file, r#"role_arn = "arn:aws:iam::123456789012:role/hypershift-cli-role""#, "");
+    harness.proxy().reset_calls();
+
+    let output = harness.tether(&["destroy", &file.display().to_string(), "--auto-approve", "--allow-destroy-cluster"]);
+
+    assert_refused(&output);
+    assert_eq!(non_sts_calls(&harness.proxy().calls()), Vec::<String>::new(), "no read or delete reached AWS");
+    let after = std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap();
+    assert_eq!(after, recorded, "state is unchanged");
+}

@@ -9,11 +9,14 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use aws_sdk_ec2::types::{Filter, InstanceStateName, NetworkInterface, RouteTable, Tag};
+use aws_sdk_ec2::types::{
+    Filter, InstanceStateName, NatGateway, NatGatewayState, NetworkInterface, Reservation, RouteTable, Tag,
+};
 use tether_engine::ProviderError;
 
 use crate::client::AwsProvider;
 use crate::error::send;
+use crate::resources::main_route_table::is_original_main_table;
 
 /// An object in a VPC that tether does not own.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -116,20 +119,17 @@ impl AwsProvider {
     ) -> Result<Vec<VpcBlocker>, ProviderError> {
         let interfaces = self.ec2.describe_network_interfaces().filters(vpc_filter("vpc-id", vpc_id));
         let gateways = self.ec2.describe_nat_gateways().filter(vpc_filter("vpc-id", vpc_id));
-        let (interfaces, gateways) = futures::try_join!(
+        let instances = self.ec2.describe_instances().filters(vpc_filter("vpc-id", vpc_id));
+        let (interfaces, gateways, reservations) = futures::try_join!(
             send("DescribeNetworkInterfaces", interfaces.into_paginator().items().send().try_collect()),
             send("DescribeNatGateways", gateways.into_paginator().items().send().try_collect()),
+            send("DescribeInstances", instances.into_paginator().items().send().try_collect()),
         )?;
-        let nat_interfaces: BTreeSet<&str> = gateways
-            .iter()
-            .filter(|gateway| gateway.nat_gateway_id().is_some_and(|id| owned.contains(id)))
-            .flat_map(|gateway| gateway.nat_gateway_addresses())
-            .filter_map(|address| address.network_interface_id())
-            .collect();
+        let going_away = interfaces_going_away(&gateways, &reservations, owned);
 
         let blockers = interfaces
             .iter()
-            .filter(|interface| !goes_with_owned(interface, owned, &nat_interfaces))
+            .filter(|interface| !goes_with_owned(interface, owned, &going_away))
             .filter_map(|interface| {
                 let id = interface.network_interface_id()?;
                 let detail = interface.description().filter(|text| !text.is_empty());
@@ -165,13 +165,27 @@ impl AwsProvider {
         for subnet in &subnets {
             add("subnet", subnet.subnet_id(), subnet.cidr_block().map(str::to_owned));
         }
-        for table in tables.iter().filter(|table| !is_main(table) && !is_vpc_default(table)) {
+        // Destroy makes the table AWS created with the VPC main again before it deletes tether's main
+        // table, and AWS deletes a main table with its VPC, so one such table is no obstacle.
+        let owned_main =
+            tables.iter().any(|table| is_main(table) && table.route_table_id().is_some_and(|id| owned.contains(id)));
+        let original = tables
+            .iter()
+            .find(|table| owned_main && is_original_main_table(table))
+            .and_then(RouteTable::route_table_id);
+        let others = tables.iter().filter(|table| !is_main(table) && table.route_table_id() != original);
+        for table in others {
             add("route table", table.route_table_id(), name_tag(table.tags()));
         }
         for gateway in &gateways {
             add("internet gateway", gateway.internet_gateway_id(), name_tag(gateway.tags()));
         }
-        for endpoint in &endpoints {
+        // AWS keeps listing a deleted endpoint for a while.
+        let live_endpoints = endpoints.iter().filter(|endpoint| {
+            let state = endpoint.state().map(|state| state.as_str().to_ascii_lowercase());
+            !matches!(state.as_deref(), Some("deleted" | "deleting"))
+        });
+        for endpoint in live_endpoints {
             add("VPC endpoint", endpoint.vpc_endpoint_id(), endpoint.service_name().map(str::to_owned));
         }
         Ok(blockers)
@@ -182,17 +196,6 @@ fn is_main(table: &RouteTable) -> bool {
     table.associations().iter().any(|association| association.main() == Some(true))
 }
 
-/// True for a table that looks like the one AWS made with the VPC and that stopped being the main
-/// table when tether made its own table main: no tags, no associations, only the `local` route.
-///
-/// TODO: real AWS refuses DeleteVpc while such a table exists, and moto does not. Deleting the
-/// main route table association should make this table main again (recording its id when tether
-/// replaces it), so that AWS removes it with the VPC.
-fn is_vpc_default(table: &RouteTable) -> bool {
-    let only_local = table.routes().iter().all(|route| route.gateway_id() == Some("local"));
-    table.tags().is_empty() && table.associations().is_empty() && only_local
-}
-
 fn vpc_filter(name: &str, vpc_id: &str) -> Filter {
     Filter::builder().name(name).values(vpc_id).build()
 }
@@ -201,14 +204,43 @@ fn name_tag(tags: &[Tag]) -> Option<String> {
     tags.iter().find(|tag| tag.key() == Some("Name")).and_then(Tag::value).map(str::to_owned)
 }
 
+/// Lists the interfaces that AWS deletes along with something else: those of owned NAT gateways,
+/// of NAT gateways being deleted or deleted, and of terminated instances. The last two matter when
+/// a destroy runs again after an interrupted one, and because moto keeps such interfaces listed.
+fn interfaces_going_away<'a>(
+    gateways: &'a [NatGateway],
+    reservations: &'a [Reservation],
+    owned: &BTreeSet<String>,
+) -> BTreeSet<&'a str> {
+    let ending = |gateway: &&NatGateway| {
+        let state = gateway.state();
+        matches!(state, Some(NatGatewayState::Deleting | NatGatewayState::Deleted))
+            || gateway.nat_gateway_id().is_some_and(|id| owned.contains(id))
+    };
+    let nat_interfaces = gateways
+        .iter()
+        .filter(ending)
+        .flat_map(|gateway| gateway.nat_gateway_addresses())
+        .filter_map(|address| address.network_interface_id());
+
+    let terminated = reservations.iter().flat_map(|reservation| reservation.instances()).filter(|instance| {
+        let state = instance.state().and_then(|state| state.name());
+        matches!(state, Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown))
+    });
+    let instance_interfaces = terminated
+        .flat_map(|instance| instance.network_interfaces())
+        .filter_map(|interface| interface.network_interface_id());
+    nat_interfaces.chain(instance_interfaces).collect()
+}
+
 /// True for an interface that goes away with something tether deletes: it is attached to an
-/// instance (which is checked on its own), it is the interface of an owned NAT gateway, or its
-/// description names an owned NAT gateway as AWS writes it ("Interface for NAT Gateway nat-…").
-fn goes_with_owned(interface: &NetworkInterface, owned: &BTreeSet<String>, nat_interfaces: &BTreeSet<&str>) -> bool {
+/// instance (which is checked on its own), it is in `going_away` (see [`interfaces_going_away`]), or
+/// its description names an owned NAT gateway as AWS writes it ("Interface for NAT Gateway nat-…").
+fn goes_with_owned(interface: &NetworkInterface, owned: &BTreeSet<String>, going_away: &BTreeSet<&str>) -> bool {
     if interface.attachment().and_then(|attachment| attachment.instance_id()).is_some() {
         return true;
     }
-    if interface.network_interface_id().is_some_and(|id| nat_interfaces.contains(id)) {
+    if interface.network_interface_id().is_some_and(|id| going_away.contains(id)) {
         return true;
     }
     let description = interface.description().unwrap_or_default();
@@ -228,6 +260,36 @@ mod tests {
         assert_eq!(blocker.to_string(), "security group sg-1 (ai-x7k2p-default-sg)");
         let bare = VpcBlocker { kind: "subnet", id: "subnet-1".to_owned(), detail: String::new() };
         assert_eq!(bare.to_string(), "subnet subnet-1");
+    }
+
+    #[test]
+    fn interfaces_of_ending_gateways_and_instances_go_away() {
+        use aws_sdk_ec2::types::{Instance, InstanceNetworkInterface, InstanceState, NatGatewayAddress};
+
+        let gateway = |id: &str, state: NatGatewayState, interface: &str| {
+            let address = NatGatewayAddress::builder().network_interface_id(interface).build();
+            NatGateway::builder().nat_gateway_id(id).state(state).nat_gateway_addresses(address).build()
+        };
+        let gateways = [
+            gateway("nat-owned", NatGatewayState::Available, "eni-owned"),
+            gateway("nat-deleted", NatGatewayState::Deleted, "eni-deleted"),
+            gateway("nat-foreign", NatGatewayState::Available, "eni-foreign"),
+        ];
+        let instance = |state: InstanceStateName, interface: &str| {
+            Instance::builder()
+                .state(InstanceState::builder().name(state).build())
+                .network_interfaces(InstanceNetworkInterface::builder().network_interface_id(interface).build())
+                .build()
+        };
+        let reservation = Reservation::builder()
+            .instances(instance(InstanceStateName::Terminated, "eni-terminated"))
+            .instances(instance(InstanceStateName::Running, "eni-running"))
+            .build();
+        let owned = BTreeSet::from(["nat-owned".to_owned()]);
+
+        let reservations = [reservation];
+        let going = interfaces_going_away(&gateways, &reservations, &owned);
+        assert_eq!(going, BTreeSet::from(["eni-deleted", "eni-owned", "eni-terminated"]));
     }
 
     #[test]

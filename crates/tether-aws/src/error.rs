@@ -186,6 +186,18 @@ pub enum AwsError {
         /// The reason it cannot be adopted, e.g. `carries no tether tags`.
         reason: String,
     },
+    /// Destroy cannot make another table the VPC's main table, so tether's table cannot be deleted.
+    #[error(
+        "route table {route_table_id} is the main table of {vpc_id}, and the VPC has no untagged table without \
+         subnets or routes to take that role back, so AWS would refuse to delete it; create an empty route table in \
+         the VPC and run destroy again"
+    )]
+    NoOriginalMainTable {
+        /// The VPC.
+        vpc_id: String,
+        /// tether's table, still the main one.
+        route_table_id: String,
+    },
     /// A resource identifier does not have the form this provider writes.
     #[error("`{id}` is not a valid {kind} id: expected {expected}")]
     InvalidId {

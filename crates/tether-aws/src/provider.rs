@@ -118,10 +118,7 @@ impl AwsProvider {
             Kind::Instance => instance::delete(self, request).await,
             Kind::DhcpOptions => dhcp_options::delete(self, request).await,
             Kind::DhcpOptionsAssociation => dhcp_options::disassociate(self, request).await,
-            Kind::MainRouteTableAssociation => {
-                main_route_table::delete(request);
-                Ok(())
-            }
+            Kind::MainRouteTableAssociation => main_route_table::delete(self, request).await,
             Kind::VpcEndpoint => vpc_endpoint::delete(self, request).await,
             Kind::PrivateZone => hosted_zone::delete_private(self, request).await,
             Kind::OidcProvider => iam::delete_oidc(self, request).await,

@@ -192,6 +192,14 @@ impl CreatedInRun {
         ids.iter().any(|id| created.contains(*id))
     }
 
+    /// Returns the ARN of the role named `name` when this provider created it (a role's id is its
+    /// ARN, `arn:aws:iam::<account>:role/<path>/<name>`).
+    pub(crate) fn role_arn(&self, name: &str) -> Option<String> {
+        let created = self.lock();
+        let mut roles = created.iter().filter(|id| id.starts_with("arn:") && id.contains(":role/"));
+        roles.find(|arn| arn.rsplit('/').next() == Some(name)).cloned()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeSet<String>> {
         // A panic while holding this lock leaves a set of strings that is still valid.
         self.ids.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -214,6 +222,27 @@ pub(crate) async fn retry_while_settling<T, F, Fut>(
     operation: &'static str,
     codes: &[&str],
     dependencies: &[&str],
+    call: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, ProviderError>>,
+{
+    let settling = |error: &ProviderError| error_code(error).is_some_and(|code| codes.contains(&code));
+    retry_while_settling_if(created, policy, operation, settling, dependencies, call).await
+}
+
+/// As [`retry_while_settling`], with `settling` deciding which errors mean "not visible yet", e.g.
+/// IAM's `MalformedPolicyDocument` only when its message is about an invalid principal.
+///
+/// # Errors
+/// Returns the last error of `call`.
+pub(crate) async fn retry_while_settling_if<T, F, Fut>(
+    created: &CreatedInRun,
+    policy: SettlePolicy,
+    operation: &'static str,
+    settling: impl Fn(&ProviderError) -> bool,
+    dependencies: &[&str],
     mut call: F,
 ) -> Result<T, ProviderError>
 where
@@ -226,8 +255,7 @@ where
             Ok(output) => return Ok(output),
             Err(error) => error,
         };
-        let settling = error_code(&error).is_some_and(|code| codes.contains(&code));
-        if attempt >= policy.attempts || !settling || !created.contains_any(dependencies) {
+        if attempt >= policy.attempts || !settling(&error) || !created.contains_any(dependencies) {
             return Err(error);
         }
 
@@ -345,6 +373,19 @@ mod tests {
             .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), FAST.attempts);
+    }
+
+    #[test]
+    fn created_role_found_by_name() {
+        let created = CreatedInRun::default();
+        created.record("arn:aws:iam::123456789012:role/ai-worker-role");
+        created.record("subnet-1");
+        assert_eq!(
+            created.role_arn("ai-worker-role").as_deref(),
+            Some("arn:aws:iam::123456789012:role/ai-worker-role")
+        );
+        assert_eq!(created.role_arn("worker-role"), None);
+        assert_eq!(created.role_arn("subnet-1"), None);
     }
 
     #[tokio::test]

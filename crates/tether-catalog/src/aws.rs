@@ -210,6 +210,14 @@ impl Lowering<'_> {
         }
     }
 
+    /// Adds tags to a resource added before.
+    fn add_tags<const N: usize>(&mut self, address: &Address, tags: [(&str, &str); N]) {
+        let resource = self.resources.iter_mut().rfind(|resource| &resource.address == address);
+        if let Some(Value::Map(map)) = resource.and_then(|resource| resource.attributes.get_mut("tags")) {
+            map.extend(tags.into_iter().map(|(key, value)| (key.to_owned(), Value::from(value))));
+        }
+    }
+
     /// Adds an untagged resource (routes and associations cannot carry tags).
     fn add_untagged<const N: usize>(&mut self, kind: &str, name: &str, attributes: [(&str, Value); N]) -> Address {
         let address = Address::aws(kind, name);
@@ -267,6 +275,13 @@ impl Lowering<'_> {
                 ("cidr_block", Value::string(zone_subnet(vpc_cidr, index, true).to_string())),
                 ("availability_zone", Value::from(zone)),
             ],
+        );
+        // The tags by which the cloud provider picks subnets for internet-facing and internal load
+        // balancers, and Karpenter picks subnets for its nodes, as HyperShift sets them.
+        self.add_tags(&public_subnet, [("kubernetes.io/role/elb", "1")]);
+        self.add_tags(
+            &private_subnet,
+            [("kubernetes.io/role/internal-elb", "1"), ("karpenter.sh/discovery", infra_id.as_str())],
         );
         let nat = match shared_nat {
             Some(nat) => nat.clone(),

@@ -18,11 +18,16 @@ use tether_model::{Address, ObservedResource, Value};
 use super::observed;
 use crate::attributes::{AttributeReader, changed, ensure_unchanged};
 use crate::client::AwsProvider;
-use crate::error::{send, send_unless_absent};
+use crate::error::{ApiError, has_code, send, send_unless_absent};
+use crate::idempotency::ensure_adoptable;
 use crate::kind::Kind;
+use crate::retry::{SettlePolicy, retry_while_settling, retry_while_settling_if};
 use crate::tags::{desired_tags, observed_tags, owned_address};
 
 const NO_SUCH_ENTITY: &[&str] = &["NoSuchEntity"];
+
+/// The IAM error code for a create whose name (or OIDC provider URL) is taken.
+const ENTITY_EXISTS: &[&str] = &["EntityAlreadyExists"];
 
 /// IAM tags in the EC2 SDK's shape, so that the shared ownership checks apply.
 fn ec2_tags(tags: &[IamTag]) -> Vec<aws_sdk_ec2::types::Tag> {
@@ -228,10 +233,37 @@ pub(crate) async fn create_oidc(provider: &AwsProvider, request: &ApplyRequest<'
         .set_client_id_list(Some(client_ids))
         .set_tags(Some(tags))
         .send();
-    let output = send(OPERATION, call).await?;
+    let output = match send(OPERATION, call).await {
+        Ok(output) => output,
+        // An earlier run may have created the provider and died before recording it.
+        Err(error) if has_code(&error, ENTITY_EXISTS) => return adopt_oidc(provider, request, url).await,
+        Err(error) => return Err(error),
+    };
     let arn = super::response_field(output.open_id_connect_provider_arn(), OPERATION, "OpenIDConnectProviderArn")?;
     tracing::debug!(arn, "OIDC provider created");
     Ok(arn.to_owned())
+}
+
+/// Finds the provider for `url` after CreateOpenIDConnectProvider returned `EntityAlreadyExists`,
+/// and returns its ARN when it carries tether's tags for this environment and address.
+async fn adopt_oidc(provider: &AwsProvider, request: &ApplyRequest<'_>, url: &str) -> Result<String, ProviderError> {
+    let iam = provider.iam();
+    let listed = send("ListOpenIDConnectProviders", iam.list_open_id_connect_providers().send()).await?;
+    let host_path = url.trim_start_matches("https://");
+    let arn = listed
+        .open_id_connect_provider_list()
+        .iter()
+        .filter_map(|entry| entry.arn())
+        .find(|arn| arn.split_once("oidc-provider/").is_some_and(|(_, listed)| listed == host_path));
+    let arn = super::response_field(arn, "ListOpenIDConnectProviders", "OpenIDConnectProviderList.Arn")?.to_owned();
+
+    let call = iam.get_open_id_connect_provider().open_id_connect_provider_arn(&arn).send();
+    let details = send("GetOpenIDConnectProvider", call).await?;
+    let existing = format!("OIDC provider {arn}");
+    let tags = ec2_tags(details.tags());
+    ensure_adoptable(&tags, request.environment, request.address, existing, "CreateOpenIDConnectProvider")?;
+    tracing::warn!(resource = %request.address, arn, "OIDC provider already exists with tether's tags; adopted");
+    Ok(arn)
 }
 
 /// Updates the provider's tags; its URL and client ids force a new provider.
@@ -305,22 +337,102 @@ pub(crate) async fn create_role(provider: &AwsProvider, request: &ApplyRequest<'
     let policies = inline_policies(&reader)?;
     let tags = iam_tags(&desired_tags(&reader, request.environment)?)?;
 
-    let call = provider
-        .iam()
-        .create_role()
-        .role_name(name)
-        .path(path)
-        .assume_role_policy_document(trust)
-        .set_tags(Some(tags))
-        .send();
-    let output = send(OPERATION, call).await?;
-    let arn = super::response_field(output.role().map(|role| role.arn()), OPERATION, "Role.Arn")?.to_owned();
-    tracing::debug!(arn, "role created");
+    // IAM answers `MalformedPolicyDocument` (invalid principal) while an OIDC provider created
+    // moments ago is not visible to it yet.
+    let federated = federated_principals(trust);
+    let dependencies: Vec<&str> = federated.iter().map(String::as_str).collect();
+    let create = || {
+        let call = provider
+            .iam()
+            .create_role()
+            .role_name(name)
+            .path(path)
+            .assume_role_policy_document(trust)
+            .set_tags(Some(tags.clone()))
+            .send();
+        send(OPERATION, call)
+    };
+    let created = retry_while_settling_if(
+        &provider.created,
+        SettlePolicy::DEFAULT,
+        OPERATION,
+        principal_not_visible,
+        &dependencies,
+        create,
+    )
+    .await;
+    let arn = match created {
+        Ok(output) => {
+            let arn = super::response_field(output.role().map(|role| role.arn()), OPERATION, "Role.Arn")?.to_owned();
+            provider.created.record(&arn);
+            tracing::debug!(arn, "role created");
+            arn
+        }
+        // An earlier run may have created the role and died before recording it.
+        Err(error) if has_code(&error, ENTITY_EXISTS) => adopt_role(provider, request, name, trust).await?,
+        Err(error) => return Err(error),
+    };
 
+    // A role created moments ago may be unknown to PutRolePolicy for a few seconds.
     for (policy_name, document) in &policies {
-        put_policy(provider, name, policy_name, document).await?;
+        let put = || put_policy(provider, name, policy_name, document);
+        retry_while_settling(&provider.created, SettlePolicy::DEFAULT, "PutRolePolicy", NO_SUCH_ENTITY, &[&arn], put)
+            .await?;
     }
     Ok(arn)
+}
+
+/// Reads the role named `name` after CreateRole returned `EntityAlreadyExists`, and adopts it
+/// when it carries tether's tags for this environment and address: its trust policy is set to
+/// `trust`, and the caller puts the inline policies. Returns its ARN.
+///
+/// # Errors
+/// Fails when the role cannot be read or is not tether's for this address.
+async fn adopt_role(
+    provider: &AwsProvider,
+    request: &ApplyRequest<'_>,
+    name: &str,
+    trust: &str,
+) -> Result<String, ProviderError> {
+    let iam = provider.iam();
+    let output = send("GetRole", iam.get_role().role_name(name).send()).await?;
+    let role = super::response_field(output.role(), "GetRole", "Role")?;
+    let tags = ec2_tags(role.tags());
+    ensure_adoptable(&tags, request.environment, request.address, format!("IAM role {name}"), "CreateRole")?;
+
+    let call = iam.update_assume_role_policy().role_name(name).policy_document(trust).send();
+    send("UpdateAssumeRolePolicy", call).await?;
+    tracing::warn!(resource = %request.address, arn = role.arn(), "role already exists with tether's tags; adopted");
+    Ok(role.arn().to_owned())
+}
+
+/// Lists the OIDC provider ARNs that a trust policy names as `Principal.Federated`.
+fn federated_principals(trust: &str) -> Vec<String> {
+    let Ok(document) = serde_json::from_str::<serde_json::Value>(trust) else {
+        return Vec::new();
+    };
+    let statements = match &document["Statement"] {
+        serde_json::Value::Array(statements) => statements.iter().collect(),
+        statement => vec![statement],
+    };
+    let federated = statements.into_iter().map(|statement| &statement["Principal"]["Federated"]);
+    federated
+        .flat_map(|value| match value {
+            serde_json::Value::String(arn) => vec![arn.clone()],
+            serde_json::Value::Array(arns) => arns.iter().filter_map(|arn| arn.as_str().map(str::to_owned)).collect(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+/// True for the error IAM returns for a trust policy naming a principal it cannot see (yet):
+/// `MalformedPolicyDocument` with a message about an invalid principal.
+fn principal_not_visible(error: &ProviderError) -> bool {
+    let Some(api) = error.source.downcast_ref::<ApiError>() else {
+        return false;
+    };
+    let about_principal = api.message().is_some_and(|message| message.to_ascii_lowercase().contains("principal"));
+    api.code() == Some("MalformedPolicyDocument") && about_principal
 }
 
 async fn put_policy(
@@ -435,11 +547,58 @@ pub(crate) async fn create_profile(
     let tags = iam_tags(&desired_tags(&reader, request.environment)?)?;
 
     let call = provider.iam().create_instance_profile().instance_profile_name(name).set_tags(Some(tags)).send();
-    send(OPERATION, call).await?;
-    let call = provider.iam().add_role_to_instance_profile().instance_profile_name(name).role_name(role).send();
-    send("AddRoleToInstanceProfile", call).await?;
+    match send(OPERATION, call).await {
+        Ok(_) => provider.created.record(name),
+        // An earlier run may have created the profile and died before recording it.
+        Err(error) if has_code(&error, ENTITY_EXISTS) => {
+            if adopt_profile(provider, request, name).await?.iter().any(|held| held == role) {
+                return Ok(name.to_owned());
+            }
+        }
+        Err(error) => return Err(error),
+    }
+
+    // A profile or role created moments ago may be unknown to AddRoleToInstanceProfile for a few seconds.
+    let role_arn = provider.created.role_arn(role);
+    let dependencies: Vec<&str> = [Some(name), role_arn.as_deref()].into_iter().flatten().collect();
+    let add = || {
+        send(
+            "AddRoleToInstanceProfile",
+            provider.iam().add_role_to_instance_profile().instance_profile_name(name).role_name(role).send(),
+        )
+    };
+    retry_while_settling(
+        &provider.created,
+        SettlePolicy::DEFAULT,
+        "AddRoleToInstanceProfile",
+        NO_SUCH_ENTITY,
+        &dependencies,
+        add,
+    )
+    .await?;
     tracing::debug!(name, role, "instance profile created");
     Ok(name.to_owned())
+}
+
+/// Reads the profile named `name` after CreateInstanceProfile returned `EntityAlreadyExists`, and
+/// adopts it when it carries tether's tags for this environment and address. Returns the names of
+/// the roles it holds.
+///
+/// # Errors
+/// Fails when the profile cannot be read or is not tether's for this address.
+async fn adopt_profile(
+    provider: &AwsProvider,
+    request: &ApplyRequest<'_>,
+    name: &str,
+) -> Result<Vec<String>, ProviderError> {
+    let call = provider.iam().get_instance_profile().instance_profile_name(name).send();
+    let output = send("GetInstanceProfile", call).await?;
+    let profile = super::response_field(output.instance_profile(), "GetInstanceProfile", "InstanceProfile")?;
+    let tags = ec2_tags(profile.tags());
+    let existing = format!("instance profile {name}");
+    ensure_adoptable(&tags, request.environment, request.address, existing, "CreateInstanceProfile")?;
+    tracing::warn!(resource = %request.address, name, "instance profile already exists with tether's tags; adopted");
+    Ok(profile.roles().iter().map(|role| role.role_name().to_owned()).collect())
 }
 
 /// Swaps the profile's role and updates its tags.
@@ -502,6 +661,17 @@ mod tests {
     fn encoded_policy_decoded() {
         assert_eq!(decode_policy("%7B%22Version%22%3A+%222012-10-17%22%7D"), r#"{"Version": "2012-10-17"}"#);
         assert_eq!(decode_policy(r#"{"a":1}"#), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn federated_principals_read_from_trust() {
+        let one = r#"{"Statement":[{"Principal":{"Federated":"arn:p"},"Action":"sts:AssumeRoleWithWebIdentity"}]}"#;
+        assert_eq!(federated_principals(one), ["arn:p"]);
+        let listed = r#"{"Statement":{"Principal":{"Federated":["arn:a","arn:b"]}}}"#;
+        assert_eq!(federated_principals(listed), ["arn:a", "arn:b"]);
+        let service = r#"{"Statement":[{"Principal":{"Service":"ec2.amazonaws.com"}}]}"#;
+        assert_eq!(federated_principals(service), Vec::<String>::new());
+        assert_eq!(federated_principals("{not json"), Vec::<String>::new());
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tether_model::{ObservedResource, Value};
 use super::{observed, response_field};
 use crate::attributes::AttributeReader;
 use crate::client::AwsProvider;
-use crate::error::send;
+use crate::error::{AwsError, send};
 use crate::observe::Claim;
 
 /// Finds the main association of the table `claim.route_table_id`, when that table is the main
@@ -87,8 +87,48 @@ async fn replace(provider: &AwsProvider, association_id: &str, route_table_id: &
     Ok(id)
 }
 
-/// Leaves the main association in place: a VPC always has a main table, and deleting the VPC
-/// removes it.
-pub(crate) fn delete(request: &DeleteRequest<'_>) {
-    tracing::debug!(id = request.id, "the main route table association stays until its VPC is deleted");
+/// Hands the main-table role back to the table AWS made with the VPC, when tether's table still
+/// has it. AWS refuses DeleteRouteTable on a main table, and DeleteVpc while a non-main table
+/// remains. Once main again, the original table is deleted with the VPC.
+///
+/// The original table is recognised by [`is_original_main_table`], because its id is not
+/// recorded when tether replaces it. A VPC that is gone or whose main table is another one needs
+/// nothing.
+///
+/// # Errors
+/// Fails on invalid attributes, when a call fails, or when no table can take the role back.
+pub(crate) async fn delete(provider: &AwsProvider, request: &DeleteRequest<'_>) -> Result<(), ProviderError> {
+    const OPERATION: &str = "ReplaceRouteTableAssociation";
+    let reader = AttributeReader::new(request.address, request.attributes, OPERATION);
+    let vpc_id = reader.string("vpc_id")?;
+    let route_table_id = reader.string("route_table_id")?;
+
+    let call = provider.ec2.describe_route_tables().filters(Filter::builder().name("vpc-id").values(vpc_id).build());
+    let tables: Vec<RouteTable> =
+        send("DescribeRouteTables", call.into_paginator().items().send().try_collect()).await?;
+    let main = tables.iter().find_map(|table| Some((table, main_association(table)?)));
+    let Some((main_table, association)) = main.filter(|(table, _)| table.route_table_id() == Some(route_table_id))
+    else {
+        tracing::debug!(vpc_id, route_table_id, "the table is not the VPC's main table; nothing to hand back");
+        return Ok(());
+    };
+    let association_id =
+        response_field(association.route_table_association_id(), "DescribeRouteTables", "AssociationId")?;
+
+    let original = tables.iter().filter(|table| table.route_table_id() != main_table.route_table_id());
+    let Some(original_id) = original.filter(|table| is_original_main_table(table)).find_map(RouteTable::route_table_id)
+    else {
+        let error =
+            AwsError::NoOriginalMainTable { vpc_id: vpc_id.to_owned(), route_table_id: route_table_id.to_owned() };
+        return Err(error.into_provider_error(OPERATION));
+    };
+    replace(provider, association_id, original_id).await?;
+    Ok(())
+}
+
+/// True for a table that looks like the one AWS made with the VPC, after tether made its own table
+/// main: no tags, no subnet associations, and only the `local` route.
+pub(crate) fn is_original_main_table(table: &RouteTable) -> bool {
+    let only_local = table.routes().iter().all(|route| route.gateway_id() == Some("local"));
+    table.tags().is_empty() && table.associations().is_empty() && only_local
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow, bail};
 use tether_aws::{AwsProvider, VpcBlocker};
-use tether_engine::ApplyOptions;
+use tether_engine::{ApplyOptions, ApplyReport, Interrupt};
 use tether_model::{Address, Plan, ProviderId};
 use tether_plan::{DestroyInput, DestroyPlan};
 
@@ -16,6 +16,7 @@ use crate::commands::plan::print_plan;
 use crate::environment::Session;
 use crate::exit::Failure;
 use crate::progress::{ProgressLines, error_chain};
+use crate::signals::{Received, SignalWatch};
 
 pub async fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let session = Session::open_locked(&args.environment, "destroy", args.lock_timeout).await?;
@@ -119,8 +120,13 @@ fn confirm_destroy(environment: &str) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
+/// Deletes in reverse dependency order. The first SIGINT or SIGTERM lets the deletes in flight
+/// finish and starts no new one; a second stops at once. Either way the state records every
+/// delete that finished, and the lock is released when the session is dropped.
 async fn execute(args: &DestroyArgs, session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
-    let options = ApplyOptions { parallelism: usize::from(args.parallelism), ..ApplyOptions::default() };
+    let interrupt = Interrupt::default();
+    let signals = SignalWatch::install(interrupt.clone()).context("cannot listen for Ctrl-C and SIGTERM")?;
+    let options = ApplyOptions { parallelism: usize::from(args.parallelism), interrupt, ..ApplyOptions::default() };
     let (report, _state) = tether_engine::apply(
         plan,
         &session.providers,
@@ -131,6 +137,9 @@ async fn execute(args: &DestroyArgs, session: &Session, plan: &Plan) -> Result<E
     )
     .await
     .context("cannot record progress in the state; what finished before this is recorded")?;
+    if let Some(received) = signals.received() {
+        return Ok(report_interrupted(&report, received));
+    }
 
     let applied = report.applied_summary();
     let summary =
@@ -149,4 +158,38 @@ async fn execute(args: &DestroyArgs, session: &Session, plan: &Plan) -> Result<E
     }
     let first = report.failed.first().map_or_else(String::new, |failure| failure.address.to_string());
     Err(Failure::Error(anyhow!("destroy of environment `{}` failed at {first}", session.name())))
+}
+
+/// Prints which deletes an interrupted destroy finished, which failed, which never started and
+/// which it stopped waiting for, and returns the signal's exit code (130 or 143).
+fn report_interrupted(report: &ApplyReport, received: Received) -> ExitCode {
+    eprintln!(
+        "\nDestroy interrupted by {}: {} destroyed; {} failed, {} skipped, {} not started, {} abandoned. State \
+         records every delete that finished.",
+        received.name(),
+        report.applied_summary().destroy,
+        report.failed.len(),
+        report.skipped.len(),
+        report.not_started.len(),
+        report.abandoned.len(),
+    );
+    for (address, action) in &report.applied {
+        eprintln!("  done: {action} {address}");
+    }
+    for failure in &report.failed {
+        eprintln!("  failed: {} {}: {}", failure.action, failure.address, error_chain(&failure.cause));
+    }
+    for (address, action, because) in &report.skipped {
+        eprintln!("  skipped: {action} {address} (because {because} failed)");
+    }
+    for (address, action) in &report.not_started {
+        eprintln!("  not started: {action} {address}");
+    }
+    for (address, action) in &report.abandoned {
+        eprintln!("  abandoned while in flight, outcome unknown: {action} {address}");
+    }
+    if !report.succeeded() {
+        eprintln!("Run `tether destroy` again to delete what is left.");
+    }
+    ExitCode::from(received.exit_code())
 }
