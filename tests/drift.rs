@@ -57,13 +57,19 @@ fn drifted<'a>(report: &'a Value, address: &str) -> &'a Value {
     items.iter().find(|item| item["address"] == address).unwrap_or_else(|| panic!("{address} drifted: {report:#}"))
 }
 
-/// Sends one PATCH to the Kubernetes test server over plain HTTP and asserts it succeeded.
+/// Sends one PATCH as the field manager `someone-else` to the Kubernetes test server over plain
+/// HTTP and asserts it succeeded.
 fn kube_patch(harness: &Harness, path: &str, content_type: &str, body: &Value) {
+    kube_patch_with_query(harness, path, "fieldManager=someone-else", content_type, body);
+}
+
+/// Sends one PATCH with the query string `query` and asserts it succeeded.
+fn kube_patch_with_query(harness: &Harness, path: &str, query: &str, content_type: &str, body: &Value) {
     let address = harness.kube.url().trim_start_matches("http://").to_owned();
     let body = body.to_string();
     let mut stream = TcpStream::connect(&address).expect("test server reachable");
     let request = format!(
-        "PATCH {path}?fieldManager=someone-else HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n\
+        "PATCH {path}?{query} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
@@ -455,6 +461,121 @@ fn field_managers_other_apply_and_kubectl_edit() {
     let report = drift_json(&harness, &file, 2);
     let expected = [("cluster.node_pool.gpu".to_owned(), "changed".to_owned(), vec!["spec.taints".to_owned()])];
     assert_eq!(drift_summary(&report), expected, "{report:#}");
+}
+
+/// Reads a NodePool of the environment from the test server.
+fn node_pool(harness: &Harness, name: &str) -> Value {
+    let pool = harness.kube.get("hypershift.openshift.io/v1beta1", "NodePool", Some("hcp-ai"), name);
+    pool.unwrap_or_else(|| panic!("NodePool {name} exists"))
+}
+
+/// Returns the `fieldsV1` of one `managedFields` entry, `None` when there is no such entry.
+fn owned_fields(object: &Value, manager: &str, operation: &str) -> Option<Value> {
+    let entries = object["metadata"]["managedFields"].as_array()?;
+    let entry = entries.iter().find(|entry| entry["manager"] == manager && entry["operation"] == operation)?;
+    Some(entry["fieldsV1"].clone())
+}
+
+/// Builds a server-side apply configuration of a NodePool with only `fields` besides its identity.
+fn node_pool_config(name: &str, fields: Value) -> Value {
+    let mut config = json!({
+        "apiVersion": "hypershift.openshift.io/v1beta1", "kind": "NodePool",
+        "metadata": {"name": name, "namespace": "hcp-ai"}
+    });
+    for (key, value) in fields.as_object().unwrap() {
+        match (config.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
+            _ => config[key] = value.clone(),
+        }
+    }
+    config
+}
+
+#[test]
+fn forced_apply_by_other_manager_is_not_drift() {
+    let (harness, file) = applied_environment();
+    let config = node_pool_config("ai-workers", json!({"spec": {"replicas": 5}}));
+    kube_patch_with_query(
+        &harness,
+        &format!("{NODE_POOLS}/ai-workers"),
+        "fieldManager=capacity-planner&force=true",
+        "application/apply-patch+yaml",
+        &config,
+    );
+
+    let pool = node_pool(&harness, "ai-workers");
+    assert_eq!(pool["spec"]["replicas"], 5);
+    assert_eq!(owned_fields(&pool, "capacity-planner", "Apply"), Some(json!({"f:spec": {"f:replicas": {}}})));
+    let tether_fields = owned_fields(&pool, "tether", "Apply").expect("tether still owns the rest");
+    assert_eq!(tether_fields["f:spec"].get("f:replicas"), None, "the forced apply took the field: {tether_fields:#}");
+
+    // A manager that takes a field from tether with a forced server-side apply declares it on
+    // purpose, so the field is no longer tether's and its new value is not drift.
+    let report = drift_json(&harness, &file, 0);
+    assert_eq!(report["drift"], json!([]), "{report:#}");
+    assert_eq!(report["pending"], json!([]), "{report:#}");
+}
+
+#[test]
+fn other_manager_extra_label_is_not_drift() {
+    let (harness, file) = applied_environment();
+    let config = node_pool_config(
+        "ai-workers",
+        json!({"metadata": {"labels": {"example.com/team": "ml"}, "annotations": {"example.com/owner": "ml-platform"}}}),
+    );
+    kube_patch_with_query(
+        &harness,
+        &format!("{NODE_POOLS}/ai-workers"),
+        "fieldManager=team-bot",
+        "application/apply-patch+yaml",
+        &config,
+    );
+
+    let pool = node_pool(&harness, "ai-workers");
+    let expected = json!({"f:metadata": {
+        "f:annotations": {"f:example.com/owner": {}},
+        "f:labels": {"f:example.com/team": {}}
+    }});
+    assert_eq!(owned_fields(&pool, "team-bot", "Apply"), Some(expected));
+    assert_eq!(pool["metadata"]["labels"]["app.kubernetes.io/managed-by"], "tether", "tether's labels stay");
+
+    let report = drift_json(&harness, &file, 0);
+    assert_eq!(report["drift"], json!([]), "{report:#}");
+}
+
+#[test]
+fn kubectl_patch_and_replace_are_drift() {
+    let (harness, file) = applied_environment();
+    let patched = kubectl(
+        &harness,
+        &["patch", "nodepool", "ai-workers", "-n", "hcp-ai", "--type", "merge", "-p", r#"{"spec":{"replicas":5}}"#],
+        None,
+    );
+    assert!(patched.status.success(), "{}", describe(&patched));
+    let mut gpu = node_pool(&harness, "ai-gpu");
+    gpu["spec"]["autoScaling"]["max"] = json!(3);
+    let replaced = kubectl(&harness, &["replace", "-f", "-"], Some(&gpu.to_string()));
+    assert!(replaced.status.success(), "{}", describe(&replaced));
+
+    let workers = node_pool(&harness, "ai-workers");
+    assert_eq!(owned_fields(&workers, "kubectl-patch", "Update"), Some(json!({"f:spec": {"f:replicas": {}}})));
+    assert_eq!(owned_fields(&workers, "tether", "Apply").unwrap()["f:spec"].get("f:replicas"), None);
+    let gpu = node_pool(&harness, "ai-gpu");
+    let max = json!({"f:spec": {"f:autoScaling": {"f:max": {}}}});
+    assert_eq!(owned_fields(&gpu, "kubectl-replace", "Update"), Some(max));
+
+    // Writes that are not server-side applies take fields silently, so they stay drift.
+    let report = drift_json(&harness, &file, 2);
+    assert_eq!(
+        drift_summary(&report),
+        [
+            ("cluster.node_pool.gpu".to_owned(), "changed".to_owned(), vec!["spec.autoScaling.max".to_owned()]),
+            ("cluster.node_pool.workers".to_owned(), "changed".to_owned(), vec!["spec.replicas".to_owned()]),
+        ],
+        "{report:#}"
+    );
+    let max = &drifted(&report, "cluster.node_pool.gpu")["attributes"][0];
+    assert_eq!((max["applied"].clone(), max["observed"].clone()), (json!(2), json!(3)));
 }
 
 fn kubectl_with_editor(harness: &Harness, args: &[&str], editor: &str) -> std::process::Output {

@@ -33,7 +33,7 @@ pub async fn run(args: &ApplyArgs) -> Result<ExitCode, Failure> {
         eprintln!("Apply cancelled; nothing was changed.");
         return Ok(ExitCode::FAILURE);
     }
-    execute(args, &session, &plan).await
+    execute(&session, &plan, &Execution::apply(args)).await
 }
 
 /// Reads FILE as a plan file when it starts like one; `None` for an environment file.
@@ -72,7 +72,7 @@ async fn apply_saved(args: &ApplyArgs, saved: SavedPlan) -> Result<ExitCode, Fai
     if !fresh.has_changes() {
         return record_adopted(&session, &fresh).await;
     }
-    execute(args, &session, &fresh).await
+    execute(&session, &fresh, &Execution::apply(args)).await
 }
 
 /// Records in the state the resources that a plan without changes found by their ownership marks
@@ -108,22 +108,52 @@ fn print_apply_plan(plan: &Plan, json: bool) {
     }
 }
 
-async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
+/// The settings in which `tether apply` and `tether drift --fix` differ when they apply a plan.
+pub(crate) struct Execution {
+    /// The word that starts the outcome lines, e.g. `Apply` in "Apply complete: ...".
+    pub verb: &'static str,
+    /// Maximum number of changes in flight.
+    pub parallelism: usize,
+    /// With `--wait`, how long to wait for the hosted cluster before its changes and for
+    /// readiness after the apply.
+    pub wait: Option<std::time::Duration>,
+    /// With `--json`, stdout carries only the JSON events.
+    pub json: bool,
+    /// The exit code when every change succeeded.
+    pub success: ExitCode,
+}
+
+impl Execution {
+    /// Returns the execution that `tether apply` runs with `args`.
+    fn apply(args: &ApplyArgs) -> Execution {
+        Execution {
+            verb: "Apply",
+            parallelism: usize::from(args.parallelism),
+            wait: args.wait.then_some(args.timeout),
+            json: args.json,
+            success: ExitCode::SUCCESS,
+        }
+    }
+}
+
+/// Applies `plan`: the history record first, the state saved after each change, Ctrl-C letting
+/// the changes in flight finish, and every failure listed at the end.
+///
+/// # Errors
+/// Fails when the history record cannot start, the state cannot be saved, or a change fails.
+pub(crate) async fn execute(session: &Session, plan: &Plan, execution: &Execution) -> Result<ExitCode, Failure> {
     let interrupt = Interrupt::default();
     let signals = SignalWatch::install(interrupt.clone()).context("cannot listen for Ctrl-C and SIGTERM")?;
-    let mut options = ApplyOptions {
-        parallelism: usize::from(args.parallelism),
-        interrupt: interrupt.clone(),
-        ..ApplyOptions::default()
-    };
-    if args.wait {
+    let mut options =
+        ApplyOptions { parallelism: execution.parallelism, interrupt: interrupt.clone(), ..ApplyOptions::default() };
+    if let Some(timeout) = execution.wait {
         // Hosted-cluster changes first wait up to the timeout for the HostedCluster to become
         // Available; without `--wait` they fail at once, naming what they wait on.
-        session.hosted.wait_for_cluster(Some(args.timeout));
-        options.operation_timeout = options.operation_timeout.max(args.timeout + std::time::Duration::from_secs(60));
+        session.hosted.wait_for_cluster(Some(timeout));
+        options.operation_timeout = options.operation_timeout.max(timeout + std::time::Duration::from_secs(60));
     }
     let audit = crate::audit::start(session, plan).await?;
-    let progress = Progress::start(plan, args.json);
+    let progress = Progress::start(plan, execution.json);
     let outcome = tether_engine::apply(
         plan,
         &session.providers,
@@ -147,7 +177,7 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
         crate::audit::finish(session, audit, &report).await;
     }
     if let Some(received) = signals.received() {
-        return Ok(report_interrupted(&report, received));
+        return Ok(report_interrupted(execution.verb, &report, received));
     }
 
     let applied = report.applied_summary();
@@ -159,16 +189,17 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
         report.failed.len(),
         report.skipped.len()
     );
+    let verb = execution.verb;
     if report.succeeded() {
         // With `--json`, stdout holds only the JSON events.
-        if args.json {
-            eprintln!("\nApply complete: {summary}.");
+        if execution.json {
+            eprintln!("\n{verb} complete: {summary}.");
         } else {
-            println!("\nApply complete: {summary}.");
+            println!("\n{verb} complete: {summary}.");
         }
-        if args.wait {
+        if let Some(timeout) = execution.wait {
             tokio::select! {
-                waited = crate::readiness::wait(session, args.timeout) => waited?,
+                waited = crate::readiness::wait(session, timeout) => waited?,
                 () = interrupt.reached(Stop::Drain) => {
                     eprintln!("Stopped waiting for readiness; every change is applied.");
                     let received = signals.received().unwrap_or(Received::Interrupt);
@@ -176,21 +207,22 @@ async fn execute(args: &ApplyArgs, session: &Session, plan: &Plan) -> Result<Exi
                 }
             }
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(execution.success);
     }
-    eprintln!("\nApply failed: {summary}. State records every change that finished.");
+    eprintln!("\n{verb} failed: {summary}. State records every change that finished.");
     for failure in &report.failed {
         eprintln!("  {}: {}", failure.address, error_chain(&failure.cause));
     }
     let first = &report.failed.first().map_or_else(String::new, |failure| failure.address.to_string());
-    Err(Failure::Error(anyhow!("apply of environment `{}` failed at {first}", session.name())))
+    let operation = verb.to_lowercase();
+    Err(Failure::Error(anyhow!("{operation} of environment `{}` failed at {first}", session.name())))
 }
 
 /// Prints what an interrupted apply did and did not do, and returns the signal's exit code.
-fn report_interrupted(report: &ApplyReport, received: Received) -> ExitCode {
+fn report_interrupted(verb: &str, report: &ApplyReport, received: Received) -> ExitCode {
     let applied = report.applied_summary();
     eprintln!(
-        "\nApply interrupted by {}: {} added, {} changed, {} destroyed; {} failed, {} skipped, {} not started, {} abandoned. State records every change that finished.",
+        "\n{verb} interrupted by {}: {} added, {} changed, {} destroyed; {} failed, {} skipped, {} not started, {} abandoned. State records every change that finished.",
         received.name(),
         applied.add,
         applied.change,

@@ -63,6 +63,11 @@ impl FieldManagers {
         }
     }
 
+    /// Returns every entry in key order: manager name, then operation, then subresource.
+    pub fn entries(&self) -> impl Iterator<Item = (&ManagerKey, &FieldSet)> {
+        self.entries.iter()
+    }
+
     /// Returns every entry except `key`.
     pub fn others<'a>(&'a self, key: &'a ManagerKey) -> impl Iterator<Item = (&'a ManagerKey, &'a FieldSet)> + 'a {
         self.entries.iter().filter(move |(other, _)| *other != key)

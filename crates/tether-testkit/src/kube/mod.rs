@@ -13,7 +13,8 @@
 //!   a PUT without `resourceVersion` for types that require it, delete preconditions;
 //! - label selectors (`=`, `==`, `!=`, `in`, `notin`, exists, `!exists`) and field selectors on
 //!   `metadata.name` and `metadata.namespace`;
-//! - server-side apply with field managers, merge patch, JSON patch, `dryRun=All`;
+//! - server-side apply with field managers and `metadata.managedFields`, merge patch, JSON
+//!   patch, `dryRun=All`;
 //! - the `status` subresource, finalizers with `deletionTimestamp`, Namespace lifecycle
 //!   (404 when creating in a missing namespace), Secret `stringData`;
 //! - watch with replay from a `resourceVersion`, `timeoutSeconds` and selectors.
@@ -33,7 +34,10 @@
 //!   replaced whole, including lists that the real server merges by key (`conditions`,
 //!   `ports`) or as a set (`finalizers`). `null` in an applied configuration is ignored. A
 //!   dropped field is removed with the maps it leaves empty, but top-level fields such as
-//!   `spec` stay. `managedFields` is tracked internally and never returned.
+//!   `spec` stay.
+//! - **`managedFields` is a subset.** Objects carry one entry per manager, operation and
+//!   subresource. Because lists are atomic, `fieldsV1` has only `f:` and `.` members and
+//!   names a list as one field. A `managedFields` sent in a request body is ignored.
 //! - **Strategic merge patch is a JSON merge patch**, so it replaces lists whole.
 //! - **Non-apply writes own fields**, as on a real cluster. POST, PUT and patches make their
 //!   manager owner of every field they change. That manager is the `fieldManager`, else the
@@ -67,6 +71,7 @@ mod fields;
 mod handlers;
 mod hypershift;
 mod identity;
+mod managed_fields;
 mod metadata;
 mod openapi;
 mod params;

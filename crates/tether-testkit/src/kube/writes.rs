@@ -9,6 +9,7 @@ use super::apply::{self, Conflict};
 use super::error::{ApiError, Reason, StatusCause, StatusDetails};
 use super::fields::{FieldManagers, ManagerKey, Operation, display_path};
 use super::identity::{check_apply_identity, check_identity, ensure_namespace_accepts, object_name};
+use super::managed_fields;
 use super::metadata::{self, meta_str};
 use super::resources::ResourceType;
 use super::store::{EventType, ObjectKey, Store, StoredObject};
@@ -101,9 +102,10 @@ fn create_at(
     }
     metadata::apply_kind_defaults(address.resource, &mut object, None)?;
 
+    let writer = ManagerKey::new(&options.manager, Operation::Update, false);
     let mut managers = FieldManagers::default();
-    managers.record_update(ManagerKey::new(&options.manager, Operation::Update, false), &json!({}), &object);
-    save(store, address, None, object, managers, options.dry_run)
+    managers.record_update(writer.clone(), &json!({}), &object);
+    save(store, address, None, object, Ownership { managers, writer }, options.dry_run)
 }
 
 /// Replaces an object (PUT), or only its status when `options.status` is set.
@@ -233,9 +235,10 @@ fn finish_update(
     };
     let new = check_main_write(address, &old.object, new, options.status)?;
 
+    let writer = ManagerKey::new(&options.manager, Operation::Update, options.status);
     let mut managers = old.managers.clone();
-    managers.record_update(ManagerKey::new(&options.manager, Operation::Update, options.status), &old.object, &new);
-    save(store, address, Some(&old), new, managers, options.dry_run)
+    managers.record_update(writer.clone(), &old.object, &new);
+    save(store, address, Some(&old), new, Ownership { managers, writer }, options.dry_run)
 }
 
 /// Applies the kind defaults and the finalizer rule to writes of the main resource.
@@ -294,7 +297,8 @@ fn apply_config(
             object
         }
     };
-    save(store, address, old.as_ref(), object, applied.managers, options.dry_run)
+    let ownership = Ownership { managers: applied.managers, writer: applier };
+    save(store, address, old.as_ref(), object, ownership, options.dry_run)
 }
 
 /// Limits an applied configuration to what the target may change: only `status` on
@@ -406,22 +410,33 @@ fn remove_key(object: &mut Value, key: &str) {
     }
 }
 
-/// Saves a write. This last step, shared by all writes, sets server metadata and generation,
-/// detects no-ops and dry runs, removes an object whose last finalizer is gone, and stores.
+/// Field ownership after a write, and the entry of the manager that made it.
+pub(crate) struct Ownership {
+    pub managers: FieldManagers,
+    pub writer: ManagerKey,
+}
+
+/// Saves a write. This last step, shared by all writes, sets server metadata, `managedFields`
+/// and generation, detects no-ops and dry runs, removes an object whose last finalizer is gone,
+/// and stores.
 pub(crate) fn save(
     store: &mut Store,
     address: &Address,
     old: Option<&StoredObject>,
     mut object: Value,
-    managers: FieldManagers,
+    ownership: Ownership,
     dry_run: bool,
 ) -> Result<Saved, ApiError> {
+    let Ownership { managers, writer } = ownership;
     let old_object = old.map(|old| &old.object);
+    let now = metadata::now();
     metadata::carry_server_metadata(old_object, &mut object);
     metadata::set_generation(address.resource, old_object, &mut object);
+    managed_fields::set(&mut object, &managers, &address.resource.api_version(), old_object, &now);
     if let Some(old) = old.filter(|old| old.object == object && old.managers == managers) {
         return Ok(Saved { object: old.object.clone(), created: false });
     }
+    managed_fields::stamp_writer(&mut object, &writer, &now);
 
     let created = old.is_none();
     if created {

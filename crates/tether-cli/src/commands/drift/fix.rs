@@ -1,5 +1,6 @@
 //! `tether drift FILE --fix`: report the drift, show the plan that puts the drifted resources back,
-//! and apply it under the state lock, recorded in the history as an apply.
+//! and apply it under the state lock through `tether apply`'s execution, recorded in the history
+//! as an apply.
 
 use std::process::ExitCode;
 
@@ -8,10 +9,9 @@ use tether_engine::ApplyOptions;
 use tether_plan::{DriftInput, FixPlan, PlanInput, classify_drift, fix_plan};
 
 use crate::args::{DriftArgs, DriftFormat};
+use crate::commands::apply::Execution;
 use crate::environment::Session;
 use crate::exit::Failure;
-use crate::progress::{Progress, error_chain};
-use crate::signals::SignalWatch;
 
 /// Exit code when drift remains that the fix does not touch (unmanaged resources).
 const DRIFT_REMAINS: u8 = 2;
@@ -94,48 +94,15 @@ fn remaining(fix: &FixPlan) -> ExitCode {
     if fix.not_fixed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(DRIFT_REMAINS) }
 }
 
-/// Applies the fix as `tether apply` applies a plan: history record first, the state saved after
-/// each change, Ctrl-C letting the changes in flight finish.
-// TODO: share one execution path with `commands::apply` instead of following it here.
+/// Applies the fix as `tether apply` applies a plan. Success leaves exit code 2 when unmanaged
+/// resources remain.
 async fn execute(session: &Session, fix: &FixPlan) -> Result<ExitCode, Failure> {
-    let options = ApplyOptions::default();
-    let signals = SignalWatch::install(options.interrupt.clone()).context("cannot listen for Ctrl-C and SIGTERM")?;
-    let audit = crate::audit::start(session, &fix.plan).await?;
-    let progress = Progress::start(&fix.plan, false);
-    let outcome = tether_engine::apply(
-        &fix.plan,
-        &session.providers,
-        session.store.as_ref(),
-        session.state.clone(),
-        options,
-        progress.observer(),
-    )
-    .await;
-    progress.finish(outcome.as_ref().ok().map(|(report, _)| report));
-    let (report, _state) =
-        outcome.context("cannot record progress in the state; what finished before this is recorded")?;
-    crate::audit::finish(session, audit, &report).await;
-
-    let applied = report.applied_summary();
-    let summary = format!(
-        "{} added, {} changed, {} destroyed; {} failed, {} skipped",
-        applied.add,
-        applied.change,
-        applied.destroy,
-        report.failed.len(),
-        report.skipped.len()
-    );
-    if let Some(received) = signals.received() {
-        eprintln!("\nFix interrupted by {}: {summary}. State records every change that finished.", received.name());
-        return Ok(ExitCode::from(received.exit_code()));
-    }
-    if report.succeeded() {
-        println!("\nFix complete: {summary}.");
-        return Ok(remaining(fix));
-    }
-    eprintln!("\nFix failed: {summary}. State records every change that finished.");
-    for failure in &report.failed {
-        eprintln!("  {}: {}", failure.address, error_chain(&failure.cause));
-    }
-    Err(Failure::Error(anyhow!("the fix of environment `{}` failed", session.name())))
+    let execution = Execution {
+        verb: "Fix",
+        parallelism: ApplyOptions::default().parallelism,
+        wait: None,
+        json: false,
+        success: remaining(fix),
+    };
+    crate::commands::apply::execute(session, &fix.plan, &execution).await
 }
