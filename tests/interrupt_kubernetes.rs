@@ -117,9 +117,13 @@ enum KillPoint {
 }
 
 fn kill_apply(harness: &Harness, file: &str, point: KillPoint) -> u32 {
-    // Every request to the management cluster takes 30 ms, so each state write does too. That
-    // keeps the apply alive for a while after the last record (history and Lease writes follow),
-    // and the polling below sees each count before the next change is recorded.
+    // The history record that ends the apply (a replace of its ConfigMap) is held for 5 s, so the
+    // apply cannot exit before the kill even when a loaded machine runs the polling below late.
+    // The fault is injected first because the first matching fault wins. The apply is killed
+    // before that write, so the fault delays the next apply's record once instead.
+    harness.kube.inject_fault(Fault::delay(Duration::from_secs(5)).on("PUT", "/configmaps/tether-history-"));
+    // Every other request to the management cluster takes 30 ms, so each state write does too,
+    // and the polling below sees most counts before the next change is recorded.
     harness.kube.inject_fault(Fault::delay(Duration::from_millis(30)).times(u32::MAX));
     let mut child = harness
         .command(&["apply", "--auto-approve", "--parallelism", "1", "--state-backend", "kubernetes", file])

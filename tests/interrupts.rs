@@ -142,3 +142,57 @@ fn second_sigint_stops_at_once() {
 
     assert_resumes_and_converges(&harness, file);
 }
+
+#[test]
+fn json_summary_counts_interrupted_changes() {
+    let harness = Harness::start_with_proxy();
+    let file = harness.example("ai-dev.toml");
+    let file = file.to_str().unwrap();
+    harness.proxy().set_latency(Duration::from_millis(150));
+
+    let mut child = harness
+        .command(&["apply", "--json", "--auto-approve", file])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("tether starts");
+    // The plan event alone can exceed a pipe's buffer, so stdout is read while the apply runs.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).expect("stdout is UTF-8");
+        text
+    });
+    let started = Instant::now();
+    while recorded_resources(&harness).is_none_or(|resources| resources.len() < 2) {
+        assert!(child.try_wait().expect("the child can be polled").is_none(), "the apply ended before the signal");
+        assert!(started.elapsed() < Duration::from_secs(180), "the apply never recorded 2 changes");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send(&child, "INT");
+    let output = finish_within(child, Duration::from_secs(120));
+    let stdout = reader.join().expect("the reader thread ends");
+
+    assert_eq!(output.status.code(), Some(130), "{}", describe(&output));
+    let schema_path = support::repository_root().join("schemas/apply-events.schema.json");
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+    let events: Vec<serde_json::Value> =
+        stdout.lines().map(|line| serde_json::from_str(line).expect("each line is JSON")).collect();
+    for event in &events {
+        let errors: Vec<String> = validator.iter_errors(event).map(|error| error.to_string()).collect();
+        assert!(errors.is_empty(), "{event}\ndoes not match the event schema: {errors:#?}");
+    }
+
+    let count = |kind: &str| events.iter().filter(|event| event["type"] == kind).count() as u64;
+    let summary = events.last().expect("events were written");
+    assert_eq!(summary["type"], "summary", "the summary ends the stream");
+    assert_eq!(summary["outcome"], "failed");
+    assert_eq!(summary["interrupted"], true);
+    assert_eq!(summary["abandoned"], 0, "the first signal waits for changes in flight");
+    assert_eq!(summary["added"].as_u64(), Some(count("finish")), "{summary}");
+    let planned = events[0]["plan"]["summary"]["add"].as_u64().expect("the plan event counts its creates");
+    let not_started = summary["not_started"].as_u64().expect("not_started is a count");
+    assert!(not_started > 0, "the signal came before the last change started: {summary}");
+    assert_eq!(count("start") + not_started, planned, "every planned change started or is counted as not started");
+}

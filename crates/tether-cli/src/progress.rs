@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value as Json, json};
-use tether_engine::{ApplyEvent, ApplyObserver, ApplyReport};
+use tether_engine::{ApplyEvent, ApplyObserver, ApplyReport, Stop};
 use tether_model::{Action, Plan};
 
 /// How often the live display redraws its elapsed times.
@@ -266,8 +266,9 @@ pub struct JsonEvents {
     started: Instant,
 }
 
-/// Version of the event format; readers reject a major version they do not know.
-const EVENTS_FORMAT_VERSION: &str = "1.0";
+/// Version of the event format; readers reject a major version they do not know. Version 1.1
+/// added the summary's `interrupted`, `not_started` and `abandoned`.
+const EVENTS_FORMAT_VERSION: &str = "1.1";
 
 impl JsonEvents {
     /// Starts the clock that the summary's elapsed time counts from.
@@ -292,21 +293,26 @@ impl JsonEvents {
 
     /// Writes the summary event that ends the stream.
     fn summary(&self, report: &ApplyReport) {
-        let applied = report.applied_summary();
-        let outcome = if report.succeeded() { "succeeded" } else { "failed" };
-        self.emit(
-            "summary",
-            json!({
-                "outcome": outcome,
-                "added": applied.add,
-                "changed": applied.change,
-                "destroyed": applied.destroy,
-                "failed": report.failed.len(),
-                "skipped": report.skipped.len(),
-                "elapsed_ms": millis(self.started.elapsed()),
-            }),
-        );
+        self.emit("summary", summary_json(report, self.started.elapsed()));
     }
+}
+
+/// Returns the summary event's fields for `report`, after `elapsed` since the walk started.
+fn summary_json(report: &ApplyReport, elapsed: Duration) -> Json {
+    let applied = report.applied_summary();
+    let outcome = if report.succeeded() { "succeeded" } else { "failed" };
+    json!({
+        "outcome": outcome,
+        "added": applied.add,
+        "changed": applied.change,
+        "destroyed": applied.destroy,
+        "failed": report.failed.len(),
+        "skipped": report.skipped.len(),
+        "interrupted": report.interrupted != Stop::No,
+        "not_started": report.not_started.len(),
+        "abandoned": report.abandoned.len(),
+        "elapsed_ms": millis(elapsed),
+    })
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -402,6 +408,38 @@ mod tests {
         live.on_event(&ApplyEvent::Finished { address: &router, action: Action::Delete, elapsed, id: None });
         let remaining: Vec<_> = lock(&live.running).keys().cloned().collect();
         assert_eq!(remaining, vec![("aws.instance.router".to_owned(), Action::Create)]);
+    }
+
+    #[test]
+    fn summary_counts_interrupted_changes() {
+        let report = ApplyReport {
+            applied: vec![(address("aws.vpc.main"), Action::Create)],
+            interrupted: Stop::Abandon,
+            not_started: vec![
+                (address("aws.subnet.private-a"), Action::Create),
+                (address("aws.route_table.private-a"), Action::Create),
+            ],
+            abandoned: vec![(address("aws.internet_gateway.main"), Action::Create)],
+            ..ApplyReport::default()
+        };
+
+        let fields = summary_json(&report, Duration::from_millis(2500));
+
+        assert_eq!(fields["outcome"], "failed");
+        assert_eq!(fields["added"], 1);
+        assert_eq!(fields["interrupted"], true);
+        assert_eq!(fields["not_started"], 2);
+        assert_eq!(fields["abandoned"], 1);
+        assert_eq!(fields["elapsed_ms"], 2500);
+    }
+
+    #[test]
+    fn summary_of_finished_apply() {
+        let fields = summary_json(&ApplyReport::default(), Duration::ZERO);
+        assert_eq!(fields["outcome"], "succeeded");
+        assert_eq!(fields["interrupted"], false);
+        assert_eq!(fields["not_started"], 0);
+        assert_eq!(fields["abandoned"], 0);
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use tether_model::{Action, Address, Attributes, Plan, PlanSummary, ProviderId, ResourceChange, State};
+use tokio::task::{JoinError, JoinSet};
 use tracing::Instrument as _;
 
 use crate::walk::{Interrupt, Step, Stop, Walk};
@@ -167,56 +167,61 @@ pub async fn apply(
     walk.reconcile_state_with_plan();
     store.save(&walk.state).await?;
 
-    let mut running = FuturesUnordered::new();
+    // Each step runs as its own task, so the provider calls in flight go on while this task
+    // saves state, and dropping the set on return cancels what is still running.
+    let mut running: JoinSet<(Step, Outcome)> = JoinSet::new();
     let mut started = BTreeSet::new();
     let mut in_flight = BTreeSet::new();
     let mut report = ApplyReport::default();
     let interrupt = &options.interrupt;
     loop {
         while running.len() < options.parallelism.max(1) && interrupt.requested() == Stop::No {
-            let Some(step) = walk.ready.pop_front() else { break };
+            let Some(step) = walk.next_ready() else { break };
             let change = walk.changes[&step.address];
             observer.on_event(&ApplyEvent::Started { address: &change.address, action: step.action(change) });
             let after = walk.resolve_after(change);
             started.insert(step.clone());
             in_flight.insert(step.clone());
-            running.push(run_step(step, change, after, providers, plan, options.operation_timeout));
+            let call = StepCall::new(step, change, after, providers, plan, options.operation_timeout);
+            running.spawn(call.run());
         }
         let next = tokio::select! {
             biased;
             () = interrupt.reached(Stop::Abandon) => None,
-            next = running.next() => next,
+            next = running.join_next() => next,
         };
-        let Some((step, outcome)) = next else { break };
-        in_flight.remove(&step);
-        let change = walk.changes[&step.address];
-        let action = step.action(change);
-        match outcome {
-            Ok((applied, elapsed)) => {
-                let id = applied.as_ref().map(|applied| applied.id.clone());
-                walk.record(&step, applied);
-                store.save(&walk.state).await?;
-                let id = id.as_deref();
-                observer.on_event(&ApplyEvent::Finished { address: &step.address, action, elapsed, id });
-                report.applied.push((step.address.clone(), action));
-                walk.release_dependents(&step);
-            }
-            Err(cause) => {
-                let failure = ApplyFailure { address: step.address.clone(), action, cause };
-                observer.on_event(&ApplyEvent::Failed { failure: &failure });
-                // The second half of a failed replacement is not a separate skip worth reporting.
-                let skipped = walk.skip_dependents(&step).into_iter().filter(|skipped| skipped.address != step.address);
-                for skipped in skipped.collect::<Vec<_>>() {
-                    let skipped_action = skipped.action(walk.changes[&skipped.address]);
-                    observer.on_event(&ApplyEvent::Skipped {
-                        address: &skipped.address,
-                        action: skipped_action,
-                        because: &step.address,
-                    });
-                    report.skipped.push((skipped.address, skipped_action, step.address.clone()));
+        let Some(next) = next else { break };
+
+        // Steps that ended meanwhile share one save, so that a batch of changes finishing
+        // together costs one fsync instead of one each before their dependents can start.
+        let mut ended = vec![step_result(next)];
+        while let Some(next) = running.try_join_next() {
+            ended.push(step_result(next));
+        }
+        let mut finished = Vec::new();
+        for (step, outcome) in ended {
+            in_flight.remove(&step);
+            match outcome {
+                Ok((applied, elapsed)) => {
+                    let id = applied.as_ref().map(|applied| applied.id.clone());
+                    walk.record(&step, applied);
+                    finished.push((step, elapsed, id));
                 }
-                report.failed.push(failure);
+                Err(cause) => fail_step(&mut walk, &mut report, observer, step, cause),
             }
+        }
+        if finished.is_empty() {
+            continue;
+        }
+
+        // Dependents start only after this save, so every finished change is recorded first.
+        store.save(&walk.state).await?;
+        for (step, elapsed, id) in finished {
+            let action = step.action(walk.changes[&step.address]);
+            let id = id.as_deref();
+            observer.on_event(&ApplyEvent::Finished { address: &step.address, action, elapsed, id });
+            report.applied.push((step.address.clone(), action));
+            walk.release_dependents(&step);
         }
     }
 
@@ -239,30 +244,92 @@ pub async fn apply(
 
 type Outcome = Result<(Option<Applied>, Duration), ChangeError>;
 
-async fn run_step(
-    step: Step,
-    change: &ResourceChange,
-    after: Result<Attributes, ChangeError>,
-    providers: &Providers,
-    plan: &Plan,
-    operation_timeout: Duration,
-) -> (Step, Outcome) {
-    let action = step.action(change);
-    let span = tracing::debug_span!("change", resource = %change.address, action = %action);
-    let outcome = async {
-        let provider =
-            providers.get(&change.address.provider()).ok_or(ChangeError::NoProvider(change.address.provider()))?;
-        let started = Instant::now();
-        let call = call_provider(provider.as_ref(), change, action, after?, &plan.environment);
-        let applied = tokio::time::timeout(operation_timeout, call)
-            .await
-            .map_err(|_| ChangeError::TimedOut(operation_timeout))??;
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "change finished");
-        Ok((applied, started.elapsed()))
+/// Returns a step task's result, and re-raises a panic of the provider in this task.
+fn step_result(joined: Result<(Step, Outcome), JoinError>) -> (Step, Outcome) {
+    match joined {
+        Ok(result) => result,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Tasks are cancelled only when the set is dropped, after which nothing joins them.
+        Err(error) => panic!("a step's task ended without a result: {error}"),
     }
-    .instrument(span)
-    .await;
-    (step, outcome)
+}
+
+/// Reports a failed step and skips every step that depends on it.
+fn fail_step(
+    walk: &mut Walk<'_>,
+    report: &mut ApplyReport,
+    observer: &dyn ApplyObserver,
+    step: Step,
+    cause: ChangeError,
+) {
+    let action = step.action(walk.changes[&step.address]);
+    let failure = ApplyFailure { address: step.address.clone(), action, cause };
+    observer.on_event(&ApplyEvent::Failed { failure: &failure });
+
+    // The second half of a failed replacement is not a separate skip worth reporting.
+    let skipped = walk.skip_dependents(&step).into_iter().filter(|skipped| skipped.address != step.address);
+    for skipped in skipped.collect::<Vec<_>>() {
+        let skipped_action = skipped.action(walk.changes[&skipped.address]);
+        observer.on_event(&ApplyEvent::Skipped {
+            address: &skipped.address,
+            action: skipped_action,
+            because: &step.address,
+        });
+        report.skipped.push((skipped.address, skipped_action, step.address.clone()));
+    }
+    report.failed.push(failure);
+}
+
+/// One step's provider call with owned inputs, so that it can run as a task of its own.
+struct StepCall {
+    step: Step,
+    change: ResourceChange,
+    after: Result<Attributes, ChangeError>,
+    provider: Option<Arc<dyn Provider>>,
+    environment: String,
+    operation_timeout: Duration,
+    span: tracing::Span,
+}
+
+impl StepCall {
+    fn new(
+        step: Step,
+        change: &ResourceChange,
+        after: Result<Attributes, ChangeError>,
+        providers: &Providers,
+        plan: &Plan,
+        operation_timeout: Duration,
+    ) -> StepCall {
+        // The span is created here, inside the apply's span, so that the task's logs nest under it.
+        let span = tracing::debug_span!("change", resource = %change.address, action = %step.action(change));
+        StepCall {
+            provider: providers.get(&change.address.provider()).cloned(),
+            change: change.clone(),
+            environment: plan.environment.clone(),
+            step,
+            after,
+            operation_timeout,
+            span,
+        }
+    }
+
+    async fn run(self) -> (Step, Outcome) {
+        let StepCall { step, change, after, provider, environment, operation_timeout, span } = self;
+        let action = step.action(&change);
+        let outcome = async {
+            let provider = provider.ok_or(ChangeError::NoProvider(change.address.provider()))?;
+            let started = Instant::now();
+            let call = call_provider(provider.as_ref(), &change, action, after?, &environment);
+            let applied = tokio::time::timeout(operation_timeout, call)
+                .await
+                .map_err(|_| ChangeError::TimedOut(operation_timeout))??;
+            tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "change finished");
+            Ok((applied, started.elapsed()))
+        }
+        .instrument(span)
+        .await;
+        (step, outcome)
+    }
 }
 
 /// Performs one step's action: `Create` creates even when the change is a replacement, because

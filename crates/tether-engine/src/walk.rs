@@ -8,7 +8,11 @@
 //! replaced VPC goes after its replaced subnets and comes back before them. A replacement marked
 //! create-before-destroy runs its apply step first, and deletes the old copy only once its
 //! dependents have moved to the new one.
+//!
+//! Of the steps that are ready, the walk starts first the one with the longest chain of steps
+//! still waiting behind it, so that a free slot goes to the critical path rather than to a leaf.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
@@ -63,7 +67,11 @@ pub(crate) struct Walk<'a> {
     waiting_on: BTreeMap<Step, BTreeSet<Step>>,
     /// For each step, the steps waiting for it.
     dependents: BTreeMap<Step, BTreeSet<Step>>,
-    pub ready: VecDeque<Step>,
+    /// For each step, the number of steps in the longest chain that starts with it and follows
+    /// `dependents`. A step that nothing waits for has 1.
+    chain_length: BTreeMap<Step, usize>,
+    /// Steps whose dependencies all finished, longest chain first and then in step order.
+    ready: BTreeSet<(Reverse<usize>, Step)>,
     /// Identifiers and attributes known so far, for resolving references.
     known: BTreeMap<Address, (Option<String>, Attributes)>,
     pub state: State,
@@ -90,8 +98,25 @@ impl<'a> Walk<'a> {
                 dependents.entry(dependency.clone()).or_default().insert(step.clone());
             }
         }
-        let ready = waiting_on.iter().filter(|(_, waits)| waits.is_empty()).map(|(step, _)| step.clone()).collect();
-        Walk { changes, waiting_on, dependents, ready, known, state }
+        let chain_length = chain_lengths(&waiting_on, &dependents);
+        let mut walk = Walk { changes, waiting_on, dependents, chain_length, ready: BTreeSet::new(), known, state };
+        let initial: Vec<Step> =
+            walk.waiting_on.iter().filter(|(_, waits)| waits.is_empty()).map(|(step, _)| step.clone()).collect();
+        for step in initial {
+            walk.mark_ready(step);
+        }
+        walk
+    }
+
+    fn mark_ready(&mut self, step: Step) {
+        let length = self.chain_length.get(&step).copied().unwrap_or(1);
+        self.ready.insert((Reverse(length), step));
+    }
+
+    /// Takes the ready step to start next: the one with the longest chain of steps behind it,
+    /// and of equal ones the first in step order, so that the same plan starts in the same order.
+    pub fn next_ready(&mut self) -> Option<Step> {
+        self.ready.pop_first().map(|(_, step)| step)
     }
 
     /// Brings state in line with what the plan observed before anything changes: resources
@@ -171,7 +196,7 @@ impl<'a> Walk<'a> {
             if let Some(waits) = self.waiting_on.get_mut(&dependent) {
                 waits.remove(finished);
                 if waits.is_empty() {
-                    self.ready.push_back(dependent);
+                    self.mark_ready(dependent);
                 }
             }
         }
@@ -230,6 +255,39 @@ fn step_dependencies(changes: &BTreeMap<Address, &ResourceChange>) -> BTreeMap<S
         }
     }
     waiting_on
+}
+
+/// Counts, for every step, the steps on the longest chain from it through the steps that wait
+/// for it, itself included. Steps on a cycle, which a valid plan does not have, count 1.
+fn chain_lengths(
+    waiting_on: &BTreeMap<Step, BTreeSet<Step>>,
+    dependents: &BTreeMap<Step, BTreeSet<Step>>,
+) -> BTreeMap<Step, usize> {
+    // Kahn's algorithm gives an order in which every step comes after the steps it waits for.
+    let mut unfinished: BTreeMap<&Step, usize> = waiting_on.iter().map(|(step, waits)| (step, waits.len())).collect();
+    let mut queue: VecDeque<&Step> =
+        unfinished.iter().filter(|(_, count)| **count == 0).map(|(step, _)| *step).collect();
+    let mut order = Vec::with_capacity(waiting_on.len());
+    while let Some(step) = queue.pop_front() {
+        order.push(step);
+        for dependent in dependents.get(step).into_iter().flatten() {
+            if let Some(count) = unfinished.get_mut(dependent) {
+                *count -= 1;
+                if *count == 0 {
+                    queue.push_back(dependent);
+                }
+            }
+        }
+    }
+
+    // Walking that order backwards, every dependent's length is known before its dependencies'.
+    let mut lengths: BTreeMap<Step, usize> = BTreeMap::new();
+    for step in order.into_iter().rev() {
+        let longest_behind =
+            dependents.get(step).into_iter().flatten().filter_map(|dependent| lengths.get(dependent)).max();
+        lengths.insert(step.clone(), 1 + longest_behind.copied().unwrap_or(0));
+    }
+    lengths
 }
 
 /// How far a running apply has been asked to stop. The levels only go up.

@@ -249,3 +249,153 @@ async fn independent_changes_run_concurrently_up_to_parallelism() {
     assert!(report.succeeded());
     assert_eq!(provider.in_flight.lock().unwrap().1, 3);
 }
+
+#[tokio::test]
+async fn longest_chain_starts_first() {
+    let provider = Arc::new(RecordingProvider::default());
+    // The leaves sort before the chain, so a walk in address order would start them first and
+    // leave the chain's head waiting for the only slot.
+    let mut changes: Vec<ResourceChange> =
+        (0..4).map(|index| change(&format!("a-leaf-{index}"), Action::Create, &[], Attributes::new())).collect();
+    changes.push(change("z-chain-1", Action::Create, &[], Attributes::new()));
+    changes.push(change("z-chain-2", Action::Create, &["z-chain-1"], reference("z-chain-1")));
+    changes.push(change("z-chain-3", Action::Create, &["z-chain-2"], reference("z-chain-2")));
+    let plan = plan(changes);
+
+    let (report, _state, _saved) = run(&plan, provider.clone(), 1).await;
+
+    assert!(report.succeeded());
+    assert_eq!(
+        *provider.calls.lock().unwrap(),
+        [
+            "create aws.thing.z-chain-1",
+            "create aws.thing.z-chain-2",
+            // The chain's last change has nothing behind it, like the leaves, so the address
+            // decides.
+            "create aws.thing.a-leaf-0",
+            "create aws.thing.a-leaf-1",
+            "create aws.thing.a-leaf-2",
+            "create aws.thing.a-leaf-3",
+            "create aws.thing.z-chain-3",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn released_dependent_overtakes_shorter_ready_changes() {
+    let provider = Arc::new(RecordingProvider::default());
+    // Finishing `b-root` releases `b-mid`, whose chain is two steps long, so it starts before the
+    // leaves that were ready earlier. It ties with `c-short-root`, and the address breaks the tie.
+    let plan = plan(vec![
+        change("a-leaf-1", Action::Create, &[], Attributes::new()),
+        change("a-leaf-2", Action::Create, &[], Attributes::new()),
+        change("b-root", Action::Create, &[], Attributes::new()),
+        change("b-mid", Action::Create, &["b-root"], reference("b-root")),
+        change("b-tail", Action::Create, &["b-mid"], reference("b-mid")),
+        change("c-short-root", Action::Create, &[], Attributes::new()),
+        change("c-short-tail", Action::Create, &["c-short-root"], reference("c-short-root")),
+    ]);
+
+    let (report, _state, _saved) = run(&plan, provider.clone(), 1).await;
+
+    assert!(report.succeeded());
+    assert_eq!(
+        *provider.calls.lock().unwrap(),
+        [
+            "create aws.thing.b-root",
+            "create aws.thing.b-mid",
+            "create aws.thing.c-short-root",
+            "create aws.thing.a-leaf-1",
+            "create aws.thing.a-leaf-2",
+            "create aws.thing.b-tail",
+            "create aws.thing.c-short-tail",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn replacement_chain_counts_both_halves() {
+    let provider = Arc::new(RecordingProvider::default());
+    // The replaced VPC's chain is four steps long (delete subnet, delete VPC, create VPC, create
+    // subnet), longer than the three creates of `a-new`, so the subnet's delete starts first.
+    let plan = plan(vec![
+        change("a-new-1", Action::Create, &[], Attributes::new()),
+        change("a-new-2", Action::Create, &["a-new-1"], reference("a-new-1")),
+        change("a-new-3", Action::Create, &["a-new-2"], reference("a-new-2")),
+        change("vpc", Action::Replace, &[], Attributes::new()),
+        change("vpc-subnet", Action::Replace, &["vpc"], reference("vpc")),
+    ]);
+
+    let (report, _state, _saved) = run(&plan, provider.clone(), 1).await;
+
+    assert!(report.succeeded());
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(calls.len(), 7, "{calls:#?}");
+    assert_eq!(calls[0], "delete aws.thing.vpc-subnet", "{calls:#?}");
+}
+
+/// Checks, before each create, that everything the resource depends on is in the saved state file.
+struct StateCheckingProvider {
+    state_file: std::path::PathBuf,
+    depends_on: BTreeMap<String, BTreeSet<Address>>,
+    unrecorded: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Provider for StateCheckingProvider {
+    fn id(&self) -> ProviderId {
+        ProviderId::Aws
+    }
+
+    async fn observe(&self, _scope: &ObserveScope<'_>) -> Result<Vec<ObservedResource>, ProviderError> {
+        Ok(Vec::new())
+    }
+
+    async fn create(&self, request: &ApplyRequest<'_>) -> Result<Applied, ProviderError> {
+        let saved: State = serde_json::from_slice(&std::fs::read(&self.state_file).unwrap()).unwrap();
+        for dependency in self.depends_on.get(&request.address.to_string()).into_iter().flatten() {
+            if !saved.resources.contains_key(dependency) {
+                self.unrecorded.lock().unwrap().push(format!("{} before {dependency}", request.address));
+            }
+        }
+        Ok(Applied { id: format!("id-{}", request.address.name()), attributes: request.attributes.clone() })
+    }
+
+    async fn update(&self, _request: &ApplyRequest<'_>) -> Result<Applied, ProviderError> {
+        unreachable!("the plan has creates only")
+    }
+
+    async fn delete(&self, _request: &DeleteRequest<'_>) -> Result<(), ProviderError> {
+        unreachable!("the plan has creates only")
+    }
+}
+
+#[tokio::test]
+async fn dependents_start_after_dependency_is_saved() {
+    // Four roots finish at once and share a save; each has two dependents.
+    let mut changes = Vec::new();
+    for root in 0..4 {
+        let name = format!("root-{root}");
+        changes.push(change(&name, Action::Create, &[], Attributes::new()));
+        for child in 0..2 {
+            changes.push(change(&format!("child-{root}-{child}"), Action::Create, &[&name], reference(&name)));
+        }
+    }
+    let plan = plan(changes);
+    let dir = tempfile::tempdir().unwrap();
+    let state_file = dir.path().join("state.json");
+    let depends_on =
+        plan.changes.iter().map(|change| (change.address.to_string(), change.depends_on.clone())).collect();
+    let provider =
+        Arc::new(StateCheckingProvider { state_file: state_file.clone(), depends_on, unrecorded: Mutex::default() });
+    let store = LocalStateStore::new(&state_file);
+    let providers: Providers = BTreeMap::from([(ProviderId::Aws, provider.clone() as Arc<dyn Provider>)]);
+    let options = ApplyOptions { parallelism: 4, ..ApplyOptions::default() };
+
+    let (report, state) = apply(&plan, &providers, &store, State::empty("test"), options, &NoProgress).await.unwrap();
+
+    assert!(report.succeeded());
+    assert_eq!(state.resources.len(), 12);
+    assert_eq!(*provider.unrecorded.lock().unwrap(), Vec::<String>::new(), "a dependent started before its record");
+    assert_eq!(store.load("test").await.unwrap().unwrap(), state);
+}
