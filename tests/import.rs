@@ -504,6 +504,31 @@ fn state_bytes(harness: &Harness) -> Option<Vec<u8>> {
     std::fs::read(harness.dir.path().join(".tether/ai-dev.state.json")).ok()
 }
 
+/// Reads `tether history --json FILE`.
+fn history_records(harness: &Harness, file: &str) -> Vec<Value> {
+    let text = harness.tether_ok(&["history", "--json", file]);
+    let records: Value = serde_json::from_str(&text).unwrap();
+    records.as_array().unwrap().clone()
+}
+
+/// Computes `sha256:` and the SHA-256 of the compact JSON object that maps each address in the
+/// state to its id: what an import into an empty state records as its plan digest.
+fn imported_listing_digest(harness: &Harness) -> String {
+    use sha2::Digest as _;
+
+    let path = harness.dir.path().join(".tether/ai-dev.state.json");
+    let state: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let listing: std::collections::BTreeMap<&str, &str> = state["resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(address, resource)| (address.as_str(), resource["id"].as_str().unwrap()))
+        .collect();
+    let digest = sha2::Sha256::digest(serde_json::to_vec(&listing).unwrap());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
 /// Copies `ai-dev.toml` and appends `text`.
 fn environment_file_with(harness: &Harness, text: &str) -> String {
     let file = harness.example("ai-dev.toml");
@@ -587,6 +612,9 @@ fn import_takes_over_an_hcp_built_environment() {
     }
     let output = harness.tether(&["plan", "--detailed-exitcode", &file]);
     assert_eq!(output.status.code(), Some(0), "the second plan is not empty:\n{}", describe(&output));
+    let operations: Vec<Value> =
+        history_records(&harness, &file).iter().map(|record| record["operation"].clone()).collect();
+    assert_eq!(operations, [json!("import"), json!("apply")], "the dry run records nothing");
 
     // Nothing was re-created: the ids are the ones built above.
     assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(built.vpc.as_str()));
@@ -665,6 +693,22 @@ fn partial_environment_lists_missing_and_foreign_resources() {
     assert!(foreign.contains("NodePool hcp-ai/ai-extra"), "{report}");
     assert_eq!(state_id(&harness, "aws.vpc.main").as_deref(), Some(vpc.as_str()));
     assert_eq!(state_id(&harness, &format!("aws.subnet.private-{ZONE}")), None);
+    let matched: usize = report
+        .split("Matched ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .expect("a count of matched resources");
+    assert!(matched > 0, "{report}");
+    let records = history_records(&harness, &file);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    let record = &records[0];
+    assert_eq!(record["operation"], "import");
+    assert_eq!(record["outcome"], "succeeded");
+    assert_eq!(record["summary"]["imported"], matched);
+    assert_eq!(record["plan_digest"], imported_listing_digest(&harness), "digest of the address-to-id listing");
+    let text = harness.tether_ok(&["history", &file]);
+    assert!(text.contains(&format!("  import  succeeded  {matched} imported; 0 failed\n")), "{text}");
 
     // A later dry run lists the subnet made since, and leaves the state byte for byte as it was.
     let subnet = runtime().block_on(async {
@@ -678,6 +722,7 @@ fn partial_environment_lists_missing_and_foreign_resources() {
     assert!(dry_run.contains(&format!("aws.subnet.private-{ZONE} ← {subnet} (by Name tag)")), "{dry_run}");
     assert!(dry_run.contains("aws.vpc.main\n"), "the recorded VPC is not listed as recorded:\n{dry_run}");
     assert_eq!(state_bytes(&harness), Some(before), "--dry-run changed the state");
+    assert_eq!(history_records(&harness, &file).len(), 1, "--dry-run wrote a history record");
 }
 
 #[test]

@@ -55,8 +55,8 @@ pub enum Command {
     /// Work with the state store.
     #[command(subcommand)]
     State(StateCommand),
-    /// List the environment's applies as recorded on the management cluster: who, when, from
-    /// where, the file and plan digests, the counts and the outcome.
+    /// List the environment's applies, destroys, imports and drift fixes as recorded on the management
+    /// cluster: who, when, from where, the file and plan digests, the counts and the outcome.
     History(HistoryArgs),
     /// Post a saved plan as a pull-request comment, or update the comment posted before.
     #[command(subcommand)]
@@ -135,7 +135,7 @@ pub struct ImportArgs {
     #[arg(long, value_name = "NAME", requires = "generate")]
     pub name: Option<String>,
 
-    /// With --generate: the AWS region of the VPC.
+    /// With --generate: the AWS region to list when the HostedCluster names none.
     #[arg(long, value_name = "REGION", default_value = "us-east-1", requires = "generate")]
     pub region: String,
 

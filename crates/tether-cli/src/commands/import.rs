@@ -1,6 +1,7 @@
 //! `tether import`: find the resources of an environment that was built without tether, match
-//! them to the file's addresses and record them in the state, changing nothing in AWS or on the
-//! management cluster. With `--generate`, write an environment file from what exists instead.
+//! them to the file's addresses and record them in the state, changing nothing in AWS. On the
+//! management cluster it writes only the history record (and the state, with that backend).
+//! With `--generate`, write an environment file from what exists instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
@@ -37,14 +38,14 @@ pub async fn run(args: &ImportArgs) -> Result<ExitCode, Failure> {
         println!("\nDry run: the state was not changed.");
         return Ok(ExitCode::SUCCESS);
     }
+    let count = imported.len();
+    let audit = crate::audit::start_import(&session, &imported).await?;
     let mut state = recorded;
     state.resources.extend(imported.into_iter().map(|(address, resource)| (address, resource.clone())));
     state.serial += 1;
-    session
-        .store
-        .save(&state)
-        .await
-        .with_context(|| format!("cannot write the state to {}", session.store.describe()))?;
+    let saved = session.store.save(&state).await;
+    crate::audit::finish_import(&session, audit, count, saved.is_ok()).await;
+    saved.with_context(|| format!("cannot write the state to {}", session.store.describe()))?;
     println!(
         "\nRecorded the state in {}. Run `tether plan {}` next.",
         session.store.describe(),
