@@ -217,10 +217,49 @@ fn destroy_removes_only_tethers_resources() {
     assert_eq!(survivors.vpcs().len(), 1, "the VPC made by hand survives");
     let state = std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap();
     let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    // The kept namespace keeps its labels, so the next apply or destroy finds it without a record.
     assert_eq!(state["resources"], serde_json::json!({}), "state records nothing");
+    assert!(kept_namespace_named(&harness, &file), "destroy says why it keeps the namespace");
 
     let again = harness.tether_ok(&["destroy", &file, "--auto-approve", "--allow-destroy-cluster"]);
     assert!(!again.contains("Destroy complete"), "a second destroy has nothing to do:\n{again}");
+    check_destroy_recorded(&harness, &file, &stdout);
+}
+
+/// Runs a destroy that has nothing left to delete and checks that it names the kept namespace.
+fn kept_namespace_named(harness: &Harness, file: &str) -> bool {
+    let output = harness.tether(&["destroy", file, "--auto-approve", "--allow-destroy-cluster"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr.contains("Keeping cluster.namespace.hcp-ai") && stderr.contains("kubectl delete namespace hcp-ai")
+}
+
+/// Checks that the history contains one destroy record whose counts match the summary line it
+/// printed; the second destroy, which had nothing to do, records nothing.
+fn check_destroy_recorded(harness: &Harness, file: &str, stdout: &str) {
+    let text = harness.tether_ok(&["history", "--json", file]);
+    let records: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let records = records.as_array().unwrap();
+    let operations: Vec<&str> = records.iter().map(|record| record["operation"].as_str().unwrap()).collect();
+    assert_eq!(operations, ["apply", "destroy"], "the kept namespace keeps the apply's record: {records:#?}");
+
+    let destroy = &records[1];
+    let destroyed: u64 = stdout
+        .split("Destroy complete: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|count| count.parse().ok())
+        .expect("a count of destroyed resources");
+    assert!(destroyed > 0, "{stdout}");
+    assert_eq!(destroy["outcome"], "succeeded");
+    assert_eq!(destroy["summary"]["destroyed"], destroyed);
+    assert_eq!(destroy["summary"]["added"], 0);
+    assert_eq!(destroy["summary"]["failed"], 0);
+    assert!(destroy["finished"].is_string());
+    assert!(destroy["plan_digest"].as_str().unwrap().starts_with("sha256:"));
+
+    let text = harness.tether_ok(&["history", file]);
+    let expected = format!("  destroy  succeeded  0 added, 0 changed, {destroyed} destroyed; 0 failed, 0 skipped\n");
+    assert!(text.contains(&expected), "{text}");
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sha2::{Digest, Sha256};
 use tether_catalog::{DesiredGraph, kind_schema};
-use tether_model::{Action, Address, ObservedResource, PLAN_FORMAT_VERSION, Plan, ResourceChange, State};
+use tether_model::{Action, Address, ObservedResource, PLAN_FORMAT_VERSION, Plan, ProviderId, ResourceChange, State};
 
 use crate::planner::PlanError;
 
@@ -17,6 +17,13 @@ pub const PROTECTED_KINDS: &[&str] = &["hosted_cluster", "node_pool"];
 /// Kinds that tether only looks up and never owns: the public hosted zone of the base domain
 /// exists before tether runs and outlives the environment. A destroy leaves them out.
 pub const LOOKUP_KINDS: &[&str] = &["public_zone"];
+
+/// Returns true for the management cluster's Namespace of the environment. A destroy keeps it,
+/// because tether's history (and, with the `kubernetes` backend, its state) lives in it: deleting it
+/// would delete the record of the environment's applies, and the destroy's own record with it.
+fn holds_history(address: &Address) -> bool {
+    address.provider() == ProviderId::Cluster && address.kind() == "namespace"
+}
 
 /// Everything a destroy plan is computed from.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +46,9 @@ pub struct DestroyPlan {
     pub plan: Plan,
     /// The deletes of [`PROTECTED_KINDS`], in address order.
     pub protected: Vec<Address>,
+    /// Owned resources the plan keeps: the management cluster's Namespace, which holds tether's
+    /// history and may hold its state. The user deletes it once those records are no longer needed.
+    pub kept_for_history: Vec<Address>,
 }
 
 /// Plans the deletion of every observed resource of the environment except [`LOOKUP_KINDS`].
@@ -50,8 +60,12 @@ pub struct DestroyPlan {
 /// # Errors
 /// Fails when two observed resources claim the same address.
 pub fn plan_destroy(input: &DestroyInput<'_>) -> Result<DestroyPlan, PlanError> {
-    let owned: Vec<&ObservedResource> =
-        input.observed.iter().filter(|resource| !LOOKUP_KINDS.contains(&resource.address.kind())).collect();
+    let (history_holders, owned): (Vec<&ObservedResource>, Vec<&ObservedResource>) = input
+        .observed
+        .iter()
+        .filter(|resource| !LOOKUP_KINDS.contains(&resource.address.kind()))
+        .partition(|resource| holds_history(&resource.address));
+    let kept_for_history = history_holders.into_iter().map(|resource| resource.address.clone()).collect();
     let observed = index_observed(&owned)?;
 
     let mut changes = Vec::with_capacity(observed.len());
@@ -85,7 +99,7 @@ pub fn plan_destroy(input: &DestroyInput<'_>) -> Result<DestroyPlan, PlanError> 
         changes,
         fingerprint: fingerprint(input),
     };
-    Ok(DestroyPlan { plan, protected })
+    Ok(DestroyPlan { plan, protected, kept_for_history })
 }
 
 fn index_observed<'a>(
@@ -220,6 +234,21 @@ mod tests {
         let plan = destroy(&all, &State::empty("dev"));
 
         assert_eq!(plan.protected, vec![cluster, pool]);
+    }
+
+    #[test]
+    fn history_namespace_kept() {
+        let cluster = Address::cluster("hosted_cluster", "ai");
+        let namespace = Address::cluster("namespace", "hcp-ai");
+        let addon_namespace = Address::hosted("namespace", "gpu-operator");
+        let all =
+            [observed(&cluster, "hcp-ai/ai"), observed(&namespace, "hcp-ai"), observed(&addon_namespace, "nvidia")];
+        let plan = destroy(&all, &State::empty("dev"));
+
+        let deleted: Vec<&Address> = plan.plan.changes.iter().map(|change| &change.address).collect();
+        assert_eq!(deleted, vec![&cluster, &addon_namespace]);
+        assert_eq!(plan.kept_for_history, vec![namespace]);
+        assert!(change(&plan, &cluster).depends_on.is_empty(), "no delete waits on the kept namespace");
     }
 
     #[test]

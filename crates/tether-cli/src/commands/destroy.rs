@@ -22,6 +22,13 @@ pub async fn run(args: &DestroyArgs) -> Result<ExitCode, Failure> {
     let session = Session::open_locked(&args.environment, "destroy", args.lock_timeout).await?;
     let destroy = plan(&session).await?;
     print_plan(&destroy.plan, args.json);
+    for namespace in &destroy.kept_for_history {
+        eprintln!(
+            "Keeping {namespace}: it holds tether's history of this environment (and its state with the \
+             kubernetes backend). Delete it with `kubectl delete namespace {}` once you no longer need them.",
+            namespace.name()
+        );
+    }
     if !destroy.plan.has_changes() {
         eprintln!("Nothing to destroy: no resource of environment `{}` carries tether's marks.", session.name());
         return Ok(ExitCode::SUCCESS);
@@ -122,11 +129,13 @@ fn confirm_destroy(environment: &str) -> anyhow::Result<bool> {
 
 /// Deletes in reverse dependency order. The first SIGINT or SIGTERM lets the deletes in flight
 /// finish and starts no new one; a second stops at once. Either way the state records every
-/// delete that finished, and the lock is released when the session is dropped.
+/// delete that finished, and the lock is released when the session is dropped. The history
+/// records the destroy before the first delete and its counts and outcome at the end.
 async fn execute(args: &DestroyArgs, session: &Session, plan: &Plan) -> Result<ExitCode, Failure> {
     let interrupt = Interrupt::default();
     let signals = SignalWatch::install(interrupt.clone()).context("cannot listen for Ctrl-C and SIGTERM")?;
     let options = ApplyOptions { parallelism: usize::from(args.parallelism), interrupt, ..ApplyOptions::default() };
+    let audit = crate::audit::start(session, plan).await?;
     let (report, _state) = tether_engine::apply(
         plan,
         &session.providers,
@@ -137,6 +146,7 @@ async fn execute(args: &DestroyArgs, session: &Session, plan: &Plan) -> Result<E
     )
     .await
     .context("cannot record progress in the state; what finished before this is recorded")?;
+    crate::audit::finish_in_time(session, audit, &report).await;
     if let Some(received) = signals.received() {
         return Ok(report_interrupted(&report, received));
     }
