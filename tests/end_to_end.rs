@@ -300,3 +300,27 @@ fn plan_json_carries_cost_and_placement() {
     );
     assert_eq!(plan["notes"].as_array().map(Vec::len), Some(1), "the route caveat: {}", plan["notes"]);
 }
+
+#[test]
+fn other_environments_objects_not_taken() {
+    let harness = Harness::start();
+    let dev = harness.example("ai-dev.toml");
+    harness.tether_ok(&["apply", "--auto-approve", dev.to_str().unwrap()]);
+    // A second file with the same cluster names under another environment name, and its own state.
+    let other = harness.dir.path().join("ai-other.toml");
+    std::fs::copy(&dev, &other).unwrap();
+    support::edit(&other, "name = \"ai-dev\"", "name = \"ai-other\"");
+
+    let output = harness.tether(&["apply", "--auto-approve", other.to_str().unwrap()]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", support::describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Namespace hcp-ai already exists and belongs to tether environment `ai-dev`, not `ai-other`"),
+        "{stderr}"
+    );
+    let namespace = harness.kube.get("v1", "Namespace", None, "hcp-ai").expect("the namespace exists");
+    assert_eq!(namespace["metadata"]["labels"]["tether.dev/environment"], "ai-dev", "its labels are unchanged");
+    let plan = harness.tether(&["plan", "--detailed-exitcode", dev.to_str().unwrap()]);
+    assert_eq!(plan.status.code(), Some(0), "ai-dev still plans no changes:\n{}", support::describe(&plan));
+}

@@ -8,7 +8,7 @@ use tracing::Instrument as _;
 
 use crate::client::TetherKube;
 use crate::error::KubeError;
-use crate::object::{ObjectKey, check_ownership_marks};
+use crate::object::{ObjectKey, check_ownership_marks, other_environment};
 use crate::secrets::{Redactor, check_secret_data, is_secret};
 
 /// The field manager of every apply. tether owns the fields it applies.
@@ -30,7 +30,9 @@ impl TetherKube {
                 .map_err(|error| error.into_provider_error(format!("server-side apply of {}", request.address)))?;
             let operation = format!("server-side apply of {key}");
             let redactor = Redactor::from_attributes(request.attributes);
-            self.send_apply(request, &key, &redactor).await.map_err(|error| error.into_provider_error(operation))?;
+            self.send_apply(request, action, &key, &redactor)
+                .await
+                .map_err(|error| error.into_provider_error(operation))?;
 
             tracing::debug!(id = %key.id(), "applied");
             Ok(Applied { id: key.id(), attributes: request.attributes.clone() })
@@ -42,11 +44,25 @@ impl TetherKube {
     async fn send_apply(
         &self,
         request: &ApplyRequest<'_>,
+        action: &'static str,
         key: &ObjectKey,
         redactor: &Redactor,
     ) -> Result<(), KubeError> {
         let resolved = self.discovery.resolve(&self.client, &key.kind).await?;
         resolved.check_scope(request.address, key)?;
+        if action == "create" {
+            // Observation lists only this environment's objects, so an object of another
+            // environment with the same name looks missing, and the forced apply would take it over.
+            let path = DynamicObject::url_path(&resolved.resource, key.namespace.as_deref());
+            let live = self.get_object(&path, &key.name, redactor).await?;
+            if let Some(owner) = live.as_ref().and_then(|live| other_environment(live, request.environment)) {
+                return Err(KubeError::OtherEnvironment {
+                    object: key.to_string(),
+                    owner: owner.to_owned(),
+                    environment: request.environment.to_owned(),
+                });
+            }
+        }
         let body = Value::Map(request.attributes.clone())
             .to_wire_json()
             .map_err(|source| KubeError::Unresolved { address: request.address.clone(), source: Box::new(source) })?;

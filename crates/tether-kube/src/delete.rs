@@ -57,7 +57,7 @@ impl TetherKube {
 
     /// Reads one object, or `None` when it does not exist. kube does not decode the body, because it
     /// logs a body it fails to decode.
-    async fn get_object(
+    pub(crate) async fn get_object(
         &self,
         path: &str,
         name: &str,

@@ -80,6 +80,21 @@ pub enum KubeError {
         second: String,
     },
 
+    /// A create found the object already there, labelled for another tether environment: two
+    /// environment files name the same cluster objects, and applying both would make each take the
+    /// objects back from the other.
+    #[error(
+        "{object} already exists and belongs to tether environment `{owner}`, not `{environment}`; give this environment its own cluster name and namespace, or destroy `{owner}` first"
+    )]
+    OtherEnvironment {
+        /// The object's kind and id.
+        object: String,
+        /// The environment named by the object's `tether.dev/environment` label.
+        owner: String,
+        /// The environment being applied.
+        environment: String,
+    },
+
     /// A delete found an object without tether's labels for this environment.
     #[error(
         "{object} lacks the labels app.kubernetes.io/managed-by=tether and tether.dev/environment={environment}, so tether does not delete it"

@@ -30,7 +30,6 @@ mod state_store;
 
 pub use apply::FIELD_MANAGER;
 pub use client::{ClientTimeouts, ConnectError, KubeOptions, TetherKube};
-pub use retry::RetrySettings;
 pub use discover::FoundObject;
 pub use error::KubeError;
 pub use history::{HISTORY_LABEL, History, HistoryError};
@@ -38,4 +37,5 @@ pub use hosted::{HostedError, HostedTarget, TetherHosted};
 pub use lease::{LEASE_DURATION, LOCK_ANNOTATION};
 pub use object::{ADDRESS_ANNOTATION, ENVIRONMENT_LABEL, KindRef, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 pub use readiness::{ReadinessTarget, ReadyKind, WaitError, not_ready_reason};
+pub use retry::RetrySettings;
 pub use state_store::{DEFAULT_CHUNK_BYTES, KubeStateStore, STATE_LABEL};

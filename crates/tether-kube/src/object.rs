@@ -152,6 +152,15 @@ pub(crate) fn check_ownership_marks(
 }
 
 /// True when an object's labels mark it as tether's, in `environment`.
+/// Returns the environment named by the object's tether labels when it is not `environment`.
+pub(crate) fn other_environment<'a>(object: &'a serde_json::Value, environment: &str) -> Option<&'a str> {
+    let labels = &object["metadata"]["labels"];
+    if labels[MANAGED_BY_LABEL] != MANAGED_BY_VALUE {
+        return None;
+    }
+    labels[ENVIRONMENT_LABEL].as_str().filter(|owner| *owner != environment)
+}
+
 pub(crate) fn has_ownership_labels(object: &serde_json::Value, environment: &str) -> bool {
     let labels = &object["metadata"]["labels"];
     labels[MANAGED_BY_LABEL] == MANAGED_BY_VALUE && labels[ENVIRONMENT_LABEL] == environment
