@@ -1,7 +1,7 @@
 //! Per-kind rules the planner needs: which attributes cannot change in place, and which
 //! maps are compared whole instead of key by key.
 
-use tether_model::{Address, ProviderId};
+use tether_model::{Address, ProviderId, Value};
 
 /// The planner's rules for one resource kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,6 +24,10 @@ pub struct KindSchema {
     /// True when a replacement can create the new copy before deleting the old one, because two
     /// copies can exist at once (no unique name, CIDR or held address between them).
     pub create_before_destroy: bool,
+    /// Paths among [`KindSchema::forces_replacement`] that an update can set while the resource
+    /// has no value for them, e.g. the VPC of an internet gateway that a killed run created but
+    /// never attached. Changing a value that is set still replaces the resource.
+    pub set_in_place_when_unset: &'static [&'static str],
 }
 
 /// The reach of a kind's changes into running nodes, from HyperShift's NodePool rollout rules and
@@ -55,6 +59,13 @@ impl KindSchema {
     /// the path is one of them, lies inside one, or contains one.
     pub fn forces_replacement(&self, path: &str) -> bool {
         self.forces_replacement.iter().any(|forced| overlaps(path, forced))
+    }
+
+    /// Returns true when a change of `path` replaces the resource, given its observed value: a
+    /// path in [`KindSchema::set_in_place_when_unset`] without a value is set by an update.
+    pub fn replaces_on_change(&self, path: &str, observed: Option<&Value>) -> bool {
+        let unset = observed.is_none_or(|value| matches!(value, Value::Null));
+        self.forces_replacement(path) && !(unset && self.set_in_place_when_unset.contains(&path))
     }
 
     /// Returns the paths among `paths` that lie inside or contain one of `fields`.
@@ -145,6 +156,7 @@ const fn aws(kind: &'static str, rank: u8, forces_replacement: &'static [&'stati
         exact_maps: AWS_TAGS,
         nodes: NodeEffects::None,
         create_before_destroy: false,
+        set_in_place_when_unset: &[],
     }
 }
 
@@ -157,6 +169,7 @@ const fn cluster(kind: &'static str, rank: u8, forces_replacement: &'static [&'s
         exact_maps: &[],
         nodes: NodeEffects::None,
         create_before_destroy: false,
+        set_in_place_when_unset: &[],
     }
 }
 
@@ -178,7 +191,7 @@ const SCHEMAS: &[KindSchema] = &[
     aws("instance_profile", 2, &["name"]),
     aws("dhcp_options_association", 1, &[]),
     aws("private_zone", 1, &["name", "vpc_id", "vpc_region"]),
-    aws("internet_gateway", 1, &["vpc_id"]),
+    KindSchema { set_in_place_when_unset: &["vpc_id"], ..aws("internet_gateway", 1, &["vpc_id"]) },
     aws("subnet", 1, &["vpc_id", "cidr_block", "availability_zone"]),
     aws("route_table", 1, &["vpc_id"]),
     aws("security_group", 1, &["vpc_id", "group_name", "description"]),

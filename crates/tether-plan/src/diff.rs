@@ -47,7 +47,7 @@ fn compare_values(
         (Value::Null, None) => {}
         (wanted, Some(seen)) if wanted.is_known() && tether_catalog::equivalent(wanted, seen) => {}
         (wanted, seen) => {
-            let forces_replacement = schema.is_some_and(|schema| schema.forces_replacement(&path));
+            let forces_replacement = schema.is_some_and(|schema| schema.replaces_on_change(&path, seen));
             changes.push(AttributeChange {
                 path,
                 before: seen.cloned(),
@@ -111,6 +111,21 @@ mod tests {
         let changes = diff_attributes(tether_catalog::kind_schema(&Address::aws("subnet", "a")), &desired, &observed);
         assert_eq!(changes.len(), 1);
         assert!(changes[0].forces_replacement);
+    }
+
+    #[test]
+    fn detached_gateway_attached_in_place() {
+        let schema = tether_catalog::kind_schema(&Address::aws("internet_gateway", "main"));
+        let desired = attributes(Value::map([("vpc_id", Value::from("vpc-1"))]));
+
+        let detached = attributes(Value::map([("vpc_id", Value::Null)]));
+        let changes = diff_attributes(schema, &desired, &detached);
+        assert_eq!(changes.len(), 1);
+        assert!(!changes[0].forces_replacement, "an unattached gateway is attached by an update");
+
+        let elsewhere = attributes(Value::map([("vpc_id", Value::from("vpc-2"))]));
+        let changes = diff_attributes(schema, &desired, &elsewhere);
+        assert!(changes[0].forces_replacement, "a gateway of another VPC is replaced");
     }
 
     #[test]
