@@ -218,6 +218,26 @@ pub(crate) async fn execute(session: &Session, plan: &Plan, execution: &Executio
     Err(Failure::Error(anyhow!("{operation} of environment `{}` failed at {first}", session.name())))
 }
 
+/// Lists each change of an interrupted run on stderr: done, failed, skipped, not started, and
+/// abandoned while in flight. `apply`, `drift --fix` and `destroy` share it.
+pub(crate) fn list_interrupted_changes(report: &ApplyReport) {
+    for (address, action) in &report.applied {
+        eprintln!("  done: {action} {address}");
+    }
+    for failure in &report.failed {
+        eprintln!("  failed: {} {}: {}", failure.action, failure.address, error_chain(&failure.cause));
+    }
+    for (address, action, because) in &report.skipped {
+        eprintln!("  skipped: {action} {address} (because {because} failed)");
+    }
+    for (address, action) in &report.not_started {
+        eprintln!("  not started: {action} {address}");
+    }
+    for (address, action) in &report.abandoned {
+        eprintln!("  abandoned while in flight, outcome unknown: {action} {address}");
+    }
+}
+
 /// Prints what an interrupted apply did and did not do, and returns the signal's exit code.
 fn report_interrupted(verb: &str, report: &ApplyReport, received: Received) -> ExitCode {
     let applied = report.applied_summary();
@@ -232,18 +252,7 @@ fn report_interrupted(verb: &str, report: &ApplyReport, received: Received) -> E
         report.not_started.len(),
         report.abandoned.len(),
     );
-    for (address, action) in &report.applied {
-        eprintln!("  done: {action} {address}");
-    }
-    for failure in &report.failed {
-        eprintln!("  failed: {} {}: {}", failure.action, failure.address, error_chain(&failure.cause));
-    }
-    for (address, action) in &report.not_started {
-        eprintln!("  not started: {action} {address}");
-    }
-    for (address, action) in &report.abandoned {
-        eprintln!("  abandoned while in flight, outcome unknown: {action} {address}");
-    }
+    list_interrupted_changes(report);
     if report.interrupted == Stop::Abandon || !report.not_started.is_empty() || !report.failed.is_empty() {
         eprintln!("Run `tether plan` to see what is left, then `tether apply` to finish.");
     }

@@ -183,21 +183,7 @@ fn report_interrupted(report: &ApplyReport, received: Received) -> ExitCode {
         report.not_started.len(),
         report.abandoned.len(),
     );
-    for (address, action) in &report.applied {
-        eprintln!("  done: {action} {address}");
-    }
-    for failure in &report.failed {
-        eprintln!("  failed: {} {}: {}", failure.action, failure.address, error_chain(&failure.cause));
-    }
-    for (address, action, because) in &report.skipped {
-        eprintln!("  skipped: {action} {address} (because {because} failed)");
-    }
-    for (address, action) in &report.not_started {
-        eprintln!("  not started: {action} {address}");
-    }
-    for (address, action) in &report.abandoned {
-        eprintln!("  abandoned while in flight, outcome unknown: {action} {address}");
-    }
+    super::apply::list_interrupted_changes(report);
     if !report.succeeded() {
         eprintln!("Run `tether destroy` again to delete what is left.");
     }
