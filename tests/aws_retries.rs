@@ -9,24 +9,10 @@ mod support;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
-use support::{Harness, describe};
+use support::{Harness, describe, runtime};
 use tether_testkit::aws_proxy::{AwsCall, AwsFault};
-
-fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(harness.moto.endpoint())
-        .region(Region::new("ap-southeast-2"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
 
 fn count(calls: &[AwsCall], action: &str) -> usize {
     calls.iter().filter(|call| call.action == action).count()
@@ -150,7 +136,7 @@ fn apply_racing_security_group(harness: &Harness, tags: &[(&str, &str)]) -> (std
     let mut command = harness.command(&["apply", &file, "--auto-approve"]);
     let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("tether starts");
 
-    let ec2 = ec2_client(harness);
+    let ec2 = harness.ec2_client();
     let environment = Filter::builder().name("tag:tether.dev/environment").values("ai-dev").build();
     let group_id = runtime().block_on(async {
         let deadline = Instant::now() + Duration::from_secs(30);

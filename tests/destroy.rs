@@ -6,22 +6,12 @@
 
 mod support;
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::types::{Filter, InstanceStateName, NatGatewayState};
-use support::{Harness, describe};
+use support::{Harness, describe, runtime};
 use tether_testkit::aws_proxy::{AwsCall, AwsFault};
 
 const ENVIRONMENT_TAG: &str = "tether.dev/environment";
-
-fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(harness.moto.endpoint())
-        .region(Region::new("ap-southeast-2"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
 
 fn iam_client(harness: &Harness) -> aws_sdk_iam::Client {
     let config = aws_sdk_iam::Config::builder()
@@ -43,10 +33,6 @@ fn route53_client(harness: &Harness) -> aws_sdk_route53::Client {
     aws_sdk_route53::Client::from_conf(config)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
-}
-
 fn environment_filter() -> Filter {
     Filter::builder().name(format!("tag:{ENVIRONMENT_TAG}")).values("ai-dev").build()
 }
@@ -62,7 +48,7 @@ fn applied_environment() -> (Harness, String) {
 
 /// Returns the id of the environment's VPC.
 fn tether_vpc_id(harness: &Harness) -> String {
-    let ec2 = ec2_client(harness);
+    let ec2 = harness.ec2_client();
     let vpcs = runtime().block_on(ec2.describe_vpcs().filters(environment_filter()).send()).unwrap();
     vpcs.vpcs()[0].vpc_id().unwrap().to_owned()
 }
@@ -131,7 +117,7 @@ fn remaining_tagged_zones(harness: &Harness) -> Vec<String> {
 }
 
 fn remaining_tagged_ec2(harness: &Harness) -> Vec<String> {
-    let ec2 = ec2_client(harness);
+    let ec2 = harness.ec2_client();
     runtime().block_on(async {
         let mut remaining = Vec::new();
         let options = ec2.describe_dhcp_options().filters(environment_filter()).send().await.unwrap();
@@ -204,7 +190,7 @@ fn writes(calls: &[AwsCall]) -> Vec<String> {
 #[test]
 fn destroy_removes_only_tethers_resources() {
     let (harness, file) = applied_environment();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let by_hand = runtime().block_on(ec2.create_vpc().cidr_block("10.9.0.0/16").send()).unwrap();
     let by_hand_id = by_hand.vpc().unwrap().vpc_id().unwrap().to_owned();
     assert!(!remaining_tagged(&harness).is_empty(), "apply tagged what it created");
@@ -315,7 +301,7 @@ fn destroy_calls_in_reverse_dependency_order() {
 #[test]
 fn main_table_handed_back_to_vpc() {
     let (harness, file) = applied_environment();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let vpc_id = tether_vpc_id(&harness);
     let tables_in_vpc = || {
         let filter = Filter::builder().name("vpc-id").values(&vpc_id).build();
@@ -373,7 +359,7 @@ fn destroy_without_flag_refuses_cluster() {
 #[test]
 fn foreign_objects_in_vpc_named() {
     let (harness, file) = applied_environment();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let vpc_id = tether_vpc_id(&harness);
     let (group_id, interface_id, worker_id) = runtime().block_on(async {
         let group = ec2

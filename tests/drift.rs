@@ -7,10 +7,9 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag, TagSpecification};
 use serde_json::{Value, json};
-use support::{Harness, describe, edit, repository_root};
+use support::{Harness, describe, edit, repository_root, runtime};
 use tether_testkit::kube::Fault;
 
 const NODE_POOLS: &str = "/apis/hypershift.openshift.io/v1beta1/namespaces/hcp-ai/nodepools";
@@ -90,20 +89,6 @@ fn recorded_addresses(harness: &Harness, kind_prefix: &str) -> Vec<String> {
     let state = std::fs::read_to_string(harness.dir.path().join(".tether/ai-dev.state.json")).unwrap();
     let state: Value = serde_json::from_str(&state).unwrap();
     state["resources"].as_object().unwrap().keys().filter(|key| key.starts_with(kind_prefix)).cloned().collect()
-}
-
-fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(harness.moto.endpoint())
-        .region(Region::new("ap-southeast-2"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 #[test]
@@ -187,7 +172,7 @@ fn failed_read_is_an_error_not_a_deletion() {
 #[test]
 fn aws_changes_reported_exactly() {
     let (harness, file) = applied_environment();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let runtime = runtime();
 
     let route = recorded_addresses(&harness, "aws.route.").into_iter().next().expect("a route is recorded");
@@ -232,7 +217,7 @@ fn deleted_subnet_reported() {
     let (harness, file) = applied_environment();
     let subnet = recorded_addresses(&harness, "aws.subnet.private").into_iter().next().expect("a private subnet");
     let subnet_id = recorded_id(&harness, &subnet);
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     runtime().block_on(async {
         ec2.delete_subnet().subnet_id(&subnet_id).send().await.unwrap();
     });
@@ -631,7 +616,7 @@ fn fix_recreates_deleted_route_and_leaves_unmanaged_subnet() {
     let route_id = recorded_id(&harness, &route);
     let (table, destination) = route_id.split_once('_').expect("route ids are TABLE_CIDR");
     let vpc = recorded_id(&harness, "aws.vpc.main");
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     runtime().block_on(async {
         ec2.delete_route().route_table_id(table).destination_cidr_block(destination).send().await.unwrap();
         let tags = TagSpecification::builder()

@@ -8,14 +8,13 @@ use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::path::Path;
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_ec2::types::{
     AttributeBooleanValue, DomainType, Filter, IpPermission, IpRange, NewDhcpConfiguration, ResourceType, Tag,
     TagSpecification,
 };
 use base64::Engine as _;
 use serde_json::{Value, json};
-use support::{Harness, describe};
+use support::{Harness, describe, runtime};
 
 const REGION: &str = "ap-southeast-2";
 const ZONE: &str = "ap-southeast-2a";
@@ -27,20 +26,6 @@ struct Built {
     private_subnet: String,
     nat: String,
     router: Option<(String, String)>,
-}
-
-fn ec2_client(harness: &Harness) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(harness.moto.endpoint())
-        .region(Region::new(REGION))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
 /// HyperShift's tags (`ec2Tags` in HyperShift's `cmd/infra/aws/ec2.go`) plus `Name` and any extra
@@ -541,7 +526,7 @@ fn environment_file_with(harness: &Harness, text: &str) -> String {
 #[test]
 fn import_takes_over_an_hcp_built_environment() {
     let harness = Harness::start_with_proxy();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let built = runtime().block_on(build_aws(&ec2, true));
     let zones = runtime().block_on(build_private_zones(&harness, &built.vpc));
     let file = environment_file(&harness, built.router.as_ref());
@@ -630,7 +615,7 @@ fn import_takes_over_an_hcp_built_environment() {
 #[test]
 fn ambiguous_vpcs_are_refused_with_their_ids() {
     let harness = Harness::start();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let ids: Vec<String> = runtime().block_on(async {
         let mut ids = Vec::new();
         for cidr in ["10.1.0.0/16", "10.2.0.0/16"] {
@@ -655,7 +640,7 @@ fn ambiguous_vpcs_are_refused_with_their_ids() {
 #[test]
 fn partial_environment_lists_missing_and_foreign_resources() {
     let harness = Harness::start();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let (vpc, default_group) = runtime().block_on(async {
         let tags = tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[]));
         let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").tag_specifications(tags).send().await.unwrap();
@@ -728,7 +713,7 @@ fn partial_environment_lists_missing_and_foreign_resources() {
 #[test]
 fn import_table_takes_route_tables_made_by_hand() {
     let harness = Harness::start();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let (vpc, table) = runtime().block_on(async {
         let tags = tagging(ResourceType::Vpc, hypershift_tags(Some("ai-vpc"), &[]));
         let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").tag_specifications(tags).send().await.unwrap();
@@ -789,7 +774,7 @@ fn import_waits_for_the_state_lock() {
 #[test]
 fn generated_file_imports_without_replacements() {
     let harness = Harness::start();
-    let ec2 = ec2_client(&harness);
+    let ec2 = harness.ec2_client();
     let built = runtime().block_on(build_aws(&ec2, false));
     let pull_secret = harness.example("ai-dev.toml").with_file_name("pull-secret.example.json");
     build_cluster(&harness, &built, &pull_secret, None);

@@ -84,6 +84,20 @@ impl Harness {
         self.proxy.as_ref().map_or_else(|| self.moto.endpoint(), AwsProxy::endpoint)
     }
 
+    /// Builds an EC2 client that talks to moto directly, past any proxy, in the examples' region
+    /// `ap-southeast-2`, for tests that make or inspect resources behind tether's back.
+    pub fn ec2_client(&self) -> aws_sdk_ec2::Client {
+        use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+
+        let config = aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(self.moto.endpoint())
+            .region(Region::new("ap-southeast-2"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .build();
+        aws_sdk_ec2::Client::from_conf(config)
+    }
+
     /// Copies `examples/<name>` and the example pull secret into the scratch folder.
     pub fn example(&self, name: &str) -> PathBuf {
         let examples = repository_root().join("examples");
@@ -116,6 +130,11 @@ impl Harness {
         assert!(output.status.success(), "tether {args:?} failed:\n{}", describe(&output));
         String::from_utf8(output.stdout).expect("stdout is UTF-8")
     }
+}
+
+/// Builds a single-threaded runtime for the SDK calls a test makes itself.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a Tokio runtime")
 }
 
 /// Stdout and stderr of a finished command, for assertion messages.
