@@ -30,7 +30,7 @@ fn recorded_addresses(harness: &Harness) -> BTreeSet<String> {
 }
 
 /// Returns the address of each `ADDRESS: skipped because FAILED failed` progress line.
-fn skip_lines<'a>(stderr: &'a str) -> Vec<(&'a str, &'a str)> {
+fn skip_lines(stderr: &str) -> Vec<(&str, &str)> {
     stderr
         .lines()
         .filter_map(|line| {

@@ -232,10 +232,10 @@ pub fn desired_as_stored(address: &Address, desired: &Attributes) -> Attributes 
 
 /// Sorts a VPC endpoint's `route_table_ids` when every entry is a known id.
 fn sort_route_table_ids(attributes: &mut Attributes) {
-    if let Some(Value::List(table_ids)) = attributes.get_mut("route_table_ids") {
-        if table_ids.iter().all(|id| id.as_str().is_some()) {
-            table_ids.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
-        }
+    if let Some(Value::List(table_ids)) = attributes.get_mut("route_table_ids")
+        && table_ids.iter().all(|id| id.as_str().is_some())
+    {
+        table_ids.sort_by(|left, right| left.as_str().cmp(&right.as_str()));
     }
 }
 

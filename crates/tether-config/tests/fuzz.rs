@@ -160,11 +160,11 @@ fn mutation() -> impl Strategy<Value = Mutation> {
     // Positions are drawn large and reduced modulo the file's size when applied.
     let position = any::<usize>();
     prop_oneof![
-        (position.clone(), 1..=u8::MAX).prop_map(|(at, mask)| Mutation::FlipByte { at, mask }),
-        position.clone().prop_map(|at| Mutation::Truncate { at }),
-        position.clone().prop_map(|line| Mutation::DuplicateLine { line }),
-        position.clone().prop_map(|line| Mutation::DeleteLine { line }),
-        (position.clone(), position.clone()).prop_map(|(first, second)| Mutation::SwapValues { first, second }),
+        (position, 1..=u8::MAX).prop_map(|(at, mask)| Mutation::FlipByte { at, mask }),
+        position.prop_map(|at| Mutation::Truncate { at }),
+        position.prop_map(|line| Mutation::DuplicateLine { line }),
+        position.prop_map(|line| Mutation::DeleteLine { line }),
+        (position, position).prop_map(|(first, second)| Mutation::SwapValues { first, second }),
         (position, fragment()).prop_map(|(at, text)| Mutation::Insert { at, text }),
     ]
 }

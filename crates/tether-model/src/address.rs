@@ -173,7 +173,7 @@ mod tests {
 
     #[test]
     fn addresses_sort_by_provider_kind_name() {
-        let mut addresses = vec![
+        let mut addresses = [
             Address::cluster("namespace", "hcp-ai"),
             Address::aws("vpc", "main"),
             Address::aws("subnet", "public-a"),
