@@ -1,8 +1,8 @@
 //! End-to-end tests of `tether destroy` against moto and the Kubernetes test server.
 //!
-//! moto lets a subnet that still contains a NAT gateway, a security group in use or the VPC of an
-//! attached gateway be deleted, so these tests check the order of the calls tether makes, as the
-//! AWS proxy records them, instead of relying on the emulator to refuse.
+//! moto deletes a subnet that still contains a NAT gateway, a security group in use and the VPC
+//! of an attached gateway. These tests therefore check the order of the calls tether makes, as
+//! the AWS proxy records them, instead of relying on the emulator to reject a delete.
 
 mod support;
 
@@ -219,8 +219,8 @@ fn kept_namespace_named(harness: &Harness, file: &str) -> bool {
     stderr.contains("Keeping cluster.namespace.hcp-ai") && stderr.contains("kubectl delete namespace hcp-ai")
 }
 
-/// Checks that the history contains one destroy record whose counts match the summary line it
-/// printed; the second destroy, which had nothing to do, records nothing.
+/// Checks that the history contains the apply's record and one destroy record whose counts match
+/// the printed summary line. The second destroy had nothing to do, so it records nothing.
 fn check_destroy_recorded(harness: &Harness, file: &str, stdout: &str) {
     let text = harness.tether_ok(&["history", "--json", file]);
     let records: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -123,7 +123,7 @@ fn kill_apply(harness: &Harness, file: &str, point: KillPoint) -> u32 {
     // before that write, so the fault delays the next apply's record once instead.
     harness.kube.inject_fault(Fault::delay(Duration::from_secs(5)).on("PUT", "/configmaps/tether-history-"));
     // Every other request to the management cluster takes 30 ms, so each state write does too,
-    // and the polling below sees most counts before the next change is recorded.
+    // and the polling below observes most counts before the next change is recorded.
     harness.kube.inject_fault(Fault::delay(Duration::from_millis(30)).times(u32::MAX));
     let mut child = harness
         .command(&["apply", "--auto-approve", "--parallelism", "1", "--state-backend", "kubernetes", file])

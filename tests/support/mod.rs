@@ -74,12 +74,12 @@ impl Harness {
         harness
     }
 
-    /// The AWS proxy; panics when the harness was started without one.
+    /// Returns the AWS proxy. Panics when the harness was started without one.
     pub fn proxy(&self) -> &AwsProxy {
         self.proxy.as_ref().expect("the harness was started with Harness::start_with_proxy")
     }
 
-    /// The AWS endpoint that `tether` uses: the proxy's when there is one, else moto's.
+    /// Returns the AWS endpoint that `tether` uses: the proxy's when there is one, else moto's.
     pub fn aws_endpoint(&self) -> String {
         self.proxy.as_ref().map_or_else(|| self.moto.endpoint(), AwsProxy::endpoint)
     }

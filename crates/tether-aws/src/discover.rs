@@ -43,7 +43,7 @@ impl Candidate {
     }
 }
 
-/// Which resources of a kind one listing selects.
+/// The selection of resources of a kind that one listing makes.
 #[derive(Debug, Clone, Copy)]
 enum Selector<'a> {
     /// Those tagged `kubernetes.io/cluster/<infra id>=owned`.
@@ -113,7 +113,7 @@ pub fn is_discoverable(kind: Kind) -> bool {
 /// ListTagsForResources accepts at most this many hosted zone ids per call.
 const ZONE_TAG_BATCH: usize = 10;
 
-/// What one listing returned: candidates, and for route tables the tables themselves, whose routes
+/// The result of one listing: candidates, and for route tables the tables themselves, whose routes
 /// and associations observation matches.
 #[derive(Debug, Default)]
 struct Listing {
@@ -155,7 +155,7 @@ impl AwsProvider {
     }
 }
 
-/// What [`observe_recorded`] found: resources at their state addresses, the route tables among
+/// The result of [`observe_recorded`]: resources at their state addresses, the route tables among
 /// them with their routes and associations, and each VPC's DHCP options set by VPC id.
 #[derive(Debug, Default)]
 pub(crate) struct Recorded {

@@ -30,7 +30,7 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
 /// Upper bound of any one retry's backoff.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 
-/// How a call that fails because a resource created in this run is not visible yet is retried.
+/// The retry rule for a call that fails because a resource created in this run is not visible yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SettlePolicy {
     /// Attempts, the first included.
@@ -49,7 +49,7 @@ impl SettlePolicy {
 }
 
 /// Builds the SDK retry policy: standard mode, [`DEFAULT_MAX_ATTEMPTS`] attempts (or
-/// `AWS_MAX_ATTEMPTS` when it holds a positive number), jittered exponential backoff between
+/// `AWS_MAX_ATTEMPTS` when it is a positive number), jittered exponential backoff between
 /// [`INITIAL_BACKOFF`] and [`MAX_BACKOFF`].
 ///
 /// The SDK retries throttling codes (`Throttling`, `RequestLimitExceeded` and the like), HTTP
@@ -86,7 +86,7 @@ fn current_resource() -> String {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RetryLog;
 
-/// What [`RetryLog`] remembers between the attempts of one API call.
+/// The record that [`RetryLog`] keeps between the attempts of one API call.
 #[derive(Debug, Clone, Default)]
 struct AttemptRecord {
     attempts: u32,
@@ -327,7 +327,8 @@ mod tests {
     fn jitter_stays_within_bound() {
         for _ in 0..100 {
             let delay = jittered(Duration::from_secs(2));
-            assert!(delay >= Duration::from_secs(1) && delay <= Duration::from_secs(2), "{delay:?}");
+            assert!(delay >= Duration::from_secs(1), "{delay:?}");
+            assert!(delay <= Duration::from_secs(2), "{delay:?}");
         }
     }
 

@@ -103,7 +103,7 @@ pub struct EnvironmentArgs {
     #[arg(long, value_name = "NAME")]
     pub context: Option<String>,
 
-    /// Where the state lives [default: `[state] backend` in the environment file, else local].
+    /// The state backend [default: `[state] backend` in the environment file, else local].
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub state_backend: Option<crate::backend::BackendChoice>,
 }

@@ -16,7 +16,7 @@ use crate::exit::Failure;
 
 const HYPERSHIFT_API: &str = "hypershift.openshift.io/v1beta1";
 
-/// What the existing environment holds, as far as generation needs it.
+/// The existing environment, as far as generation needs it.
 struct Existing {
     infra_id: String,
     namespace: String,

@@ -191,7 +191,7 @@ fn match_aws(
             (fits, wanted.unwrap_or_default(), attribute)
         }
         // HyperShift names most EC2 resources; DHCP options and VPC endpoints have only the
-        // cluster tag, and an endpoint is told apart by its service.
+        // cluster tag, so an endpoint is identified by its service.
         None => {
             let name = desired.get("tags").and_then(|tags| tags.get_path(&["Name"])).and_then(|name| name.as_str());
             let service = desired.get("service_name").and_then(|service| service.as_str());

@@ -46,8 +46,8 @@ pub struct DestroyPlan {
     pub plan: Plan,
     /// The deletes of [`PROTECTED_KINDS`], in address order.
     pub protected: Vec<Address>,
-    /// Owned resources the plan keeps: the management cluster's Namespace, which holds tether's
-    /// history and may hold its state. The user deletes it once those records are no longer needed.
+    /// Owned resources the plan keeps: the management cluster's Namespace, which contains tether's
+    /// history and may contain its state. The user deletes it once those records are no longer needed.
     pub kept_for_history: Vec<Address>,
 }
 
@@ -147,8 +147,8 @@ fn fingerprint(input: &DestroyInput<'_>) -> String {
     let mut observed: Vec<&ObservedResource> = input.observed.iter().collect();
     observed.sort_by(|left, right| left.address.cmp(&right.address));
     hasher.update(b"destroy\0");
-    // Serializing these model types cannot fail because every map key is a string; an empty
-    // buffer would only weaken the fingerprint, never crash.
+    // Serializing these model types does not fail, because every map key is a `String`. Should it
+    // fail, the empty buffer only weakens the fingerprint.
     hasher.update(serde_json::to_vec(&observed).unwrap_or_default());
     hasher.update(serde_json::to_vec(input.state).unwrap_or_default());
     format!("sha256:{:x}", hasher.finalize())

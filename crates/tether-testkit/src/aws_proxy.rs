@@ -1,7 +1,7 @@
 //! An HTTP proxy on 127.0.0.1 in front of the AWS emulator that adds latency, injects faults and
 //! records every call.
 //!
-//! moto answers one request at a time, so latency added inside it would serialise a parallel
+//! moto serves one request at a time, so latency added inside it would serialise a parallel
 //! apply and measure moto instead of tether. The proxy waits concurrently, one task per request,
 //! and forwards to moto only after the wait. It also answers some calls itself with AWS-shaped
 //! errors, closed connections or late answers, so tests can check retries and failure handling,
@@ -31,9 +31,9 @@ pub struct AwsCall {
     pub service: String,
     /// The query protocol's `Action` (e.g. `CreateRoute`), or `METHOD /path` for REST calls.
     pub action: String,
-    /// Status of the answer; 0 when the proxy closed the connection without answering.
+    /// HTTP status of the response, or 0 when the proxy closed the connection without responding.
     pub status: u16,
-    /// Whether a fault rule answered (or delayed) this call instead of a plain forward.
+    /// True when a fault rule responded to (or delayed) this call instead of a plain forward.
     pub injected: bool,
     /// When the request arrived.
     pub started: Instant,
@@ -517,7 +517,7 @@ mod tests {
     }
 
     #[test]
-    fn times_limits_a_rule_to_the_first_matching_calls() {
+    fn times_limits_matching_calls() {
         let mut fault = AwsFault::error(400, "Throttling").action("CreateRoute").times(2);
         let call = facts("CreateRoute", "");
         assert!(fault.matches(&call));
@@ -526,7 +526,7 @@ mod tests {
     }
 
     #[test]
-    fn ratio_is_repeatable_for_a_seed_and_near_the_fraction() {
+    fn ratio_repeatable_and_near_fraction() {
         let draws = |seed| {
             let mut fault = AwsFault::reset().ratio(0.1, seed);
             (0..10_000).map(|_| fault.take()).collect::<Vec<_>>()

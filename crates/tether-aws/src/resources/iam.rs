@@ -337,7 +337,7 @@ pub(crate) async fn create_role(provider: &AwsProvider, request: &ApplyRequest<'
     let policies = inline_policies(&reader)?;
     let tags = iam_tags(&desired_tags(&reader, request.environment)?)?;
 
-    // IAM answers `MalformedPolicyDocument` (invalid principal) while an OIDC provider created
+    // IAM returns `MalformedPolicyDocument` (invalid principal) while an OIDC provider created
     // moments ago is not visible to it yet.
     let federated = federated_principals(trust);
     let dependencies: Vec<&str> = federated.iter().map(String::as_str).collect();
